@@ -1,0 +1,24 @@
+// The error ingestion throws: a message for the user and what kind of problem it is, so that
+// the GUI can react (ask for a password, offer to skip a scanned document).
+#pragma once
+
+#include <QString>
+
+#include <stdexcept>
+
+namespace uio::app {
+
+class IngestError : public std::runtime_error {
+public:
+    enum class Kind { Unreadable, Damaged, NeedsPassword, WrongPassword, NoText, Unsupported };
+
+    IngestError(Kind kind, const QString& message) : std::runtime_error(message.toStdString()), m_kind(kind) {}
+
+    Kind kind() const noexcept { return m_kind; }
+    QString message() const { return QString::fromStdString(what()); }
+
+private:
+    Kind m_kind;
+};
+
+}  // namespace uio::app
