@@ -1,0 +1,20 @@
+// The one exception type of model/: a message a user can act on, naming the file and the problem.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace uio::model {
+
+class ModelError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown by a generation or compression that was cancelled from another thread.
+class Cancelled : public std::runtime_error {
+public:
+    Cancelled() : std::runtime_error("cancelled") {}
+};
+
+}  // namespace uio::model

@@ -1,0 +1,32 @@
+// Random Llama models in Hugging Face format, with a tokenizer trained on generated text, so
+// that tests, benchmarks and demos need no download. The text they produce is meaningless.
+#pragma once
+
+#include "uio/model/config.h"
+#include "uio/model/types.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace uio::model {
+
+struct MakeModelOptions {
+    std::string preset = "tiny";  // tiny | small | llama2-7b-shape
+    uint64_t seed = 0;
+    DType dtype = DType::F32;
+    int64_t shard_bytes = 0;  // > 0: shards of at most this size plus model.safetensors.index.json
+};
+
+// tiny: 2 layers, hidden 64, 4/2 heads, vocabulary 512 (about 0.2 M parameters).
+// small: 12 layers, hidden 768, vocabulary 32000, tied embeddings (about 110 M).
+// llama2-7b-shape: exactly the shapes of Llama-2-7B (6.7 B).
+LlamaConfig preset_config(const std::string& preset);
+
+// Writes config.json, model.safetensors (or shards) and tokenizer.model into dir (created if
+// needed). progress receives one line per step. Throws ModelError.
+void make_model(const std::filesystem::path& dir, const MakeModelOptions& options,
+                const std::function<void(const std::string&)>& progress = {});
+
+}  // namespace uio::model

@@ -1,0 +1,62 @@
+// A SentencePiece BPE tokenizer (the Llama-2 kind), read from tokenizer.model. Encodes exactly as
+// the sentencepiece library does: dummy-prefix space, "▁" for spaces, highest-score merges first,
+// byte fallback for anything outside the vocabulary. Immutable after loading; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace uio::model {
+
+struct SpmModel;
+
+class Tokenizer {
+public:
+    // Throws ModelError naming the file when it is missing, malformed or not a BPE model.
+    static Tokenizer load(const std::filesystem::path& path);
+    static Tokenizer from_model(const SpmModel& model, const std::string& source);
+
+    std::vector<int32_t> encode(std::string_view text, bool add_bos = true) const;
+    // Text of the ids as sentencepiece decodes them: the leading space of the first piece is
+    // dropped, byte pieces are joined into UTF-8, control tokens vanish.
+    std::string decode(const std::vector<int32_t>& ids) const;
+
+    int32_t n_vocab() const;
+    int32_t bos_id() const;
+    int32_t eos_id() const;
+    int32_t unk_id() const;
+    const std::string& piece(int32_t id) const;  // "▁the", "<0x0A>", "<s>"
+    bool is_control(int32_t id) const;
+
+    // Bytes this token contributes to a decoded text; `first` drops the dummy-prefix space.
+    std::string token_bytes(int32_t id, bool first) const;
+
+    ~Tokenizer();
+    Tokenizer(Tokenizer&&) noexcept;
+    Tokenizer& operator=(Tokenizer&&) noexcept;
+
+private:
+    struct Impl;
+    explicit Tokenizer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Turns a stream of generated ids into text pieces whose concatenation is decode(all ids):
+// bytes of a UTF-8 character split over several byte tokens are held back until complete.
+class StreamDecoder {
+public:
+    explicit StreamDecoder(const Tokenizer& tokenizer) : m_tokenizer(tokenizer) {}
+    std::string push(int32_t id);  // may be empty
+    std::string flush();           // whatever is held back, at the end of the stream
+
+private:
+    const Tokenizer& m_tokenizer;
+    std::string m_pending;
+    bool m_first = true;
+};
+
+}  // namespace uio::model

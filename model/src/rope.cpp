@@ -1,0 +1,35 @@
+#include "rope.h"
+
+#include <ATen/ATen.h>
+
+namespace uio::model {
+
+RopeTable::RopeTable(int64_t head_dim, int64_t n_positions, double theta, double linear_factor,
+                     const at::Device& device) {
+    const auto f32 = at::TensorOptions().dtype(at::kFloat);
+    // inv_freq[i] = theta^(-2i/D), i < D/2
+    const auto inv_freq = 1.0 / at::pow(theta, at::arange(0, head_dim, 2, f32) / static_cast<double>(head_dim));
+    const auto t = at::arange(n_positions, f32) / linear_factor;
+    const auto freqs = at::outer(t, inv_freq);        // (P, D/2)
+    const auto angles = at::cat({freqs, freqs}, -1);  // (P, D)
+    m_cos = angles.cos().to(device);
+    m_sin = angles.sin().to(device);
+}
+
+at::Tensor RopeTable::cos(const at::Tensor& positions, at::ScalarType dtype) const {
+    return m_cos.index_select(0, positions).to(dtype);
+}
+
+at::Tensor RopeTable::sin(const at::Tensor& positions, at::ScalarType dtype) const {
+    return m_sin.index_select(0, positions).to(dtype);
+}
+
+at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t half = x.size(-1) / 2;
+    const auto x1 = x.narrow(-1, 0, half);
+    const auto x2 = x.narrow(-1, half, half);
+    const auto rotated = at::cat({-x2, x1}, -1);
+    return x * cos + rotated * sin;
+}
+
+}  // namespace uio::model
