@@ -2,6 +2,7 @@
 
 #include "attention.h"
 #include "checkpoint.h"
+#include "matmul.h"
 #include "rms_norm.h"
 #include "uio/model/error.h"
 
@@ -25,6 +26,10 @@ bool is_derived_buffer(const std::string& name) {
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, const at::TensorOptions& options) {
     weight = register_parameter("weight", frozen(at::empty({out, in}, options)), false);
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) {
+    return dense(x, weight);
 }
 
 RMSNormImpl::RMSNormImpl(int64_t n, double eps_, const at::TensorOptions& options) : eps(eps_) {
@@ -108,9 +113,9 @@ at::Tensor LlamaImpl::hidden(const at::Tensor& tokens, KVCache& cache) {
                          std::to_string(rope.n_positions()));
     }
     const auto positions = at::arange(start, start + T, at::TensorOptions().dtype(at::kLong).device(device()));
-    const auto cos = rope.cos(positions, dtype());  // (T, D)
-    const auto sin = rope.sin(positions, dtype());  // (T, D)
-    auto x = model->embed_tokens(tokens);           // (B, T, C)
+    const auto cos = rope.cos(positions, compute_dtype());     // (T, D)
+    const auto sin = rope.sin(positions, compute_dtype());     // (T, D)
+    auto x = model->embed_tokens(tokens).to(compute_dtype());  // (B, T, C)
     for (size_t i = 0; i < model->layers->size(); ++i) {
         x = model->layers->at<DecoderLayerImpl>(i).forward(x, cos, sin, cache, static_cast<int64_t>(i));
     }
@@ -118,9 +123,13 @@ at::Tensor LlamaImpl::hidden(const at::Tensor& tokens, KVCache& cache) {
     return model->norm(x);
 }
 
+at::ScalarType LlamaImpl::compute_dtype() const {
+    return uio::model::compute_dtype(dtype(), device());
+}
+
 at::Tensor LlamaImpl::logits(const at::Tensor& hidden) {
     const auto& head = lm_head ? lm_head->weight : model->embed_tokens->weight;
-    return at::linear(hidden, head).to(at::kFloat);  // (B, T, V)
+    return dense(hidden, head).to(at::kFloat);  // (B, T, V)
 }
 
 at::Tensor LlamaImpl::forward(const at::Tensor& tokens, KVCache& cache) {

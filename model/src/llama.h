@@ -20,7 +20,7 @@ namespace uio::model {
 class LinearImpl : public torch::nn::Module {
 public:
     LinearImpl(int64_t in, int64_t out, const at::TensorOptions& options);
-    at::Tensor forward(const at::Tensor& x) { return at::linear(x, weight); }
+    at::Tensor forward(const at::Tensor& x);
     at::Tensor weight;  // (out, in)
 };
 TORCH_MODULE(Linear);
@@ -95,7 +95,8 @@ public:
     at::Tensor logits(const at::Tensor& hidden);
 
     KVCache new_cache() const { return KVCache(config.n_layer); }
-    at::ScalarType dtype() const { return model->norm->weight.scalar_type(); }
+    at::ScalarType dtype() const { return model->norm->weight.scalar_type(); }  // of the weights
+    at::ScalarType compute_dtype() const;                                       // of the activations
     at::Device device() const { return model->norm->weight.device(); }
 
     LlamaConfig config;

@@ -1,0 +1,232 @@
+// The Llama engine against a naive float64 reference written here, and against itself:
+// cached decoding == one full forward, sharded == single-file checkpoints, f16/bf16 ~ f32.
+
+#include "checkpoint.h"
+#include "llama.h"
+#include "uio/model/error.h"
+#include "uio/model/model_maker.h"
+
+#include <ATen/ATen.h>
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+
+using namespace uio::model;
+
+namespace {
+
+// Reference forward in float64, written from the Llama-2 paper and HF's modeling_llama.py
+// without sharing any code with the engine. tokens: T ids. Returns logits (T, V).
+at::Tensor reference_logits(const Checkpoint& w, const LlamaConfig& c, const std::vector<int64_t>& tokens) {
+    auto W = [&](const std::string& name) { return w.view(name).to(at::kDouble); };
+    auto rms = [&](const at::Tensor& x, const at::Tensor& g) {
+        return x / at::sqrt(x.pow(2).mean(-1, true) + c.rms_norm_eps) * g;
+    };
+    const int64_t T = static_cast<int64_t>(tokens.size()), D = c.head_dim(), H = c.n_head, K = c.n_kv_head;
+    auto x = W("model.embed_tokens.weight").index_select(0, at::tensor(tokens));  // (T, C)
+    auto rotate = [&](const at::Tensor& v, int64_t pos) {                         // v: (D)
+        auto out = at::empty_like(v);
+        for (int64_t i = 0; i < D / 2; ++i) {
+            const double angle = pos * std::pow(c.rope_theta, -2.0 * i / D);
+            const double a = v[i].item<double>(), b = v[i + D / 2].item<double>();
+            out[i] = a * std::cos(angle) - b * std::sin(angle);
+            out[i + D / 2] = b * std::cos(angle) + a * std::sin(angle);
+        }
+        return out;
+    };
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        const auto h = rms(x, W(p + "input_layernorm.weight"));
+        const auto q = at::matmul(h, W(p + "self_attn.q_proj.weight").t()).view({T, H, D});
+        const auto k = at::matmul(h, W(p + "self_attn.k_proj.weight").t()).view({T, K, D});
+        const auto v = at::matmul(h, W(p + "self_attn.v_proj.weight").t()).view({T, K, D});
+        auto attended = at::zeros({T, H, D}, at::kDouble);
+        for (int64_t head = 0; head < H; ++head) {
+            const int64_t kv = head / (H / K);
+            for (int64_t t = 0; t < T; ++t) {
+                const auto qt = rotate(q[t][head], t);
+                auto scores = at::empty({t + 1}, at::kDouble);
+                for (int64_t s = 0; s <= t; ++s) {
+                    scores[s] = at::dot(qt, rotate(k[s][kv], s)) / std::sqrt(double(D));
+                }
+                const auto probs = at::softmax(scores, 0);
+                for (int64_t s = 0; s <= t; ++s) {
+                    attended[t][head] += probs[s] * v[s][kv];
+                }
+            }
+        }
+        x = x + at::matmul(attended.view({T, H * D}), W(p + "self_attn.o_proj.weight").t());
+        const auto h2 = rms(x, W(p + "post_attention_layernorm.weight"));
+        const auto gate = at::matmul(h2, W(p + "mlp.gate_proj.weight").t());
+        const auto up = at::matmul(h2, W(p + "mlp.up_proj.weight").t());
+        x = x + at::matmul(gate / (1 + at::exp(-gate)) * up, W(p + "mlp.down_proj.weight").t());
+    }
+    x = rms(x, W("model.norm.weight"));
+    const auto head = c.tie_word_embeddings ? W("model.embed_tokens.weight") : W("lm_head.weight");
+    return at::matmul(x, head.t());
+}
+
+at::Tensor tokens_tensor(const std::vector<int64_t>& ids) {
+    return at::tensor(ids).unsqueeze(0);
+}
+
+std::vector<int64_t> random_tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const auto t = at::randint(3, n_vocab, {n}, gen, at::kLong);
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + n);
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+}  // namespace
+
+class TestLlama : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void matchesNaiveReference();
+    void cachedDecodingEqualsFullForward();
+    void batchRowsAreIndependent();
+    void shardedEqualsSingleFile();
+    void lowPrecisionStaysNearF32_data();
+    void lowPrecisionStaysNearF32();
+    void sharedModelsMatchReference_data();
+    void sharedModelsMatchReference();
+    void contextOverflowIsAnError();
+
+private:
+    QTemporaryDir m_dir;
+    std::string m_model;
+};
+
+void TestLlama::initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_model = m_dir.filePath(QStringLiteral("tiny")).toStdString();
+    make_model(m_model, MakeModelOptions{"tiny", 42, DType::F32, 0});
+}
+
+void TestLlama::matchesNaiveReference() {
+    c10::InferenceMode guard;
+    Llama model = load_llama(m_model, at::kCPU, at::kFloat);
+    const auto tokens = random_tokens(12, model->config.n_vocab, 1);
+    KVCache cache = model->new_cache();
+    const auto logits = model->forward(tokens_tensor(tokens), cache)[0];
+    const auto expected = reference_logits(Checkpoint(m_model), model->config, tokens);
+    const double diff = max_abs_diff(logits, expected);
+    qInfo("max |engine f32 - reference f64| = %.3g over %lld logits", diff, static_cast<long long>(expected.numel()));
+    QVERIFY(diff < 1e-4);
+}
+
+void TestLlama::cachedDecodingEqualsFullForward() {
+    c10::InferenceMode guard;
+    Llama model = load_llama(m_model, at::kCPU, at::kFloat);
+    const auto tokens = random_tokens(40, model->config.n_vocab, 2);
+    KVCache full_cache = model->new_cache();
+    const auto full = model->forward(tokens_tensor(tokens), full_cache)[0];  // (T, V)
+
+    // Prefill 9 tokens, then chunks of various sizes, then one at a time.
+    KVCache cache = model->new_cache();
+    std::vector<at::Tensor> pieces;
+    size_t start = 0;
+    for (const size_t chunk : {9, 1, 5, 1, 1, 7, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}) {
+        const std::vector<int64_t> part(tokens.begin() + start, tokens.begin() + start + chunk);
+        pieces.push_back(model->forward(tokens_tensor(part), cache)[0]);
+        start += chunk;
+    }
+    QCOMPARE(start, tokens.size());
+    QCOMPARE(cache.size(), int64_t(40));
+    const double diff = max_abs_diff(at::cat(pieces, 0), full);
+    qInfo("max |cached - full| = %.3g", diff);
+    QVERIFY(diff < 1e-5);
+}
+
+void TestLlama::batchRowsAreIndependent() {
+    c10::InferenceMode guard;
+    Llama model = load_llama(m_model, at::kCPU, at::kFloat);
+    const auto a = random_tokens(8, model->config.n_vocab, 3), b = random_tokens(8, model->config.n_vocab, 4);
+    KVCache batch_cache = model->new_cache(), cache_a = model->new_cache(), cache_b = model->new_cache();
+    const auto both = model->forward(at::stack({at::tensor(a), at::tensor(b)}), batch_cache);
+    QVERIFY(max_abs_diff(both[0], model->forward(tokens_tensor(a), cache_a)[0]) < 1e-5);
+    QVERIFY(max_abs_diff(both[1], model->forward(tokens_tensor(b), cache_b)[0]) < 1e-5);
+}
+
+void TestLlama::shardedEqualsSingleFile() {
+    c10::InferenceMode guard;
+    const std::string sharded = m_dir.filePath(QStringLiteral("tiny-sharded")).toStdString();
+    make_model(sharded, MakeModelOptions{"tiny", 42, DType::F32, 60'000});
+    const QStringList shards = QDir(QString::fromStdString(sharded)).entryList({QStringLiteral("model-*.safetensors")});
+    QVERIFY2(shards.size() > 2, qPrintable(shards.join(QLatin1Char(','))));
+
+    Llama single = load_llama(m_model, at::kCPU, at::kFloat);
+    Llama split = load_llama(sharded, at::kCPU, at::kFloat);
+    const auto tokens = tokens_tensor(random_tokens(16, single->config.n_vocab, 5));
+    KVCache c1 = single->new_cache(), c2 = split->new_cache();
+    QVERIFY(at::equal(single->forward(tokens, c1), split->forward(tokens, c2)));
+}
+
+void TestLlama::lowPrecisionStaysNearF32_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<double>("tolerance");  // max |logit difference| / max |f32 logit|
+    QTest::newRow("bf16") << static_cast<int>(at::kBFloat16) << 5e-2;
+    QTest::newRow("f16") << static_cast<int>(at::kHalf) << 1e-2;
+}
+
+void TestLlama::lowPrecisionStaysNearF32() {
+    QFETCH(int, dtype);
+    QFETCH(double, tolerance);
+    c10::InferenceMode guard;
+    Llama reference = load_llama(m_model, at::kCPU, at::kFloat);
+    Llama low = load_llama(m_model, at::kCPU, static_cast<at::ScalarType>(dtype));
+    const auto tokens = random_tokens(24, reference->config.n_vocab, 6);
+    KVCache c1 = reference->new_cache(), c2 = low->new_cache();
+    const auto expected = reference->forward(tokens_tensor(tokens), c1);
+    // Prefill then decode, so that the cached path runs in low precision too.
+    const std::vector<int64_t> head(tokens.begin(), tokens.begin() + 16), tail(tokens.begin() + 16, tokens.end());
+    auto got = low->forward(tokens_tensor(head), c2);
+    for (const int64_t t : tail)
+        got = at::cat({got, low->forward(tokens_tensor({t}), c2)}, 1);
+    const double relative = max_abs_diff(got, expected) / expected.abs().max().item<double>();
+    qInfo("max |difference| / max |logit| = %.3g (tolerance %.0e)", relative, tolerance);
+    QVERIFY(relative < tolerance);
+}
+
+void TestLlama::sharedModelsMatchReference_data() {
+    QTest::addColumn<QString>("name");
+    QTest::newRow("tiny-random-llama (GQA, real vocabulary)") << QStringLiteral("tiny-random-llama");
+    QTest::newRow("stories260K (trained, GQA)") << QStringLiteral("stories260K-hf");
+}
+
+void TestLlama::sharedModelsMatchReference() {
+    QFETCH(QString, name);
+    const QString dir = QStringLiteral(UIO_SOURCE_DIR "/../shared/models/") + name;
+    if (!QDir(dir).exists())
+        QSKIP("../shared/models is not present");
+    c10::InferenceMode guard;
+    Llama model = load_llama(dir.toStdString(), at::kCPU, at::kFloat);
+    const auto tokens = random_tokens(20, model->config.n_vocab, 7);
+    KVCache cache = model->new_cache();
+    const auto logits = model->forward(tokens_tensor(tokens), cache)[0];
+    const double diff = max_abs_diff(logits, reference_logits(Checkpoint(dir.toStdString()), model->config, tokens));
+    qInfo("%s: max |engine - reference| = %.3g", qPrintable(name), diff);
+    QVERIFY(diff < 1e-4);
+}
+
+void TestLlama::contextOverflowIsAnError() {
+    c10::InferenceMode guard;
+    Llama model = load_llama(m_model, at::kCPU, at::kFloat);
+    KVCache cache = model->new_cache();
+    const int64_t n_ctx = model->config.n_ctx();
+    model->forward(at::ones({1, n_ctx - 1}, at::kLong), cache);
+    model->forward(at::ones({1, 1}, at::kLong), cache);
+    QVERIFY_THROWS_EXCEPTION(ModelError, model->forward(at::ones({1, 1}, at::kLong), cache));
+    QCOMPARE(cache.size(), n_ctx);
+}
+
+QTEST_GUILESS_MAIN(TestLlama)
+#include "test_llama.moc"
