@@ -1,5 +1,6 @@
 // A `uio` subcommand: its name, a one-line summary for `uio --help`, and its entry point, which
-// gets the arguments after the command name and returns the process exit code.
+// gets the arguments after the command name and returns the process exit code. Commands throw
+// on failure; main() prints the message to stderr and exits with 1.
 #pragma once
 
 #include <QString>
@@ -14,5 +15,12 @@ struct Command {
     QString summary;
     std::function<int(const QStringList& args)> run;
 };
+
+int runInfo(const QStringList& args);
+int runTokenize(const QStringList& args);
+int runGenerate(const QStringList& args);
+int runScore(const QStringList& args);
+int runMakeModel(const QStringList& args);
+int runBench(const QStringList& args);
 
 }  // namespace uio::cli

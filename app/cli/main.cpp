@@ -1,14 +1,13 @@
 // uio: the command line of UIO Desk. Each subcommand is a short program over the libraries.
 
 #include "command.h"
+#include "options.h"
 #include "uio/app/runtimesummary.h"
 #include "uio/model/runtime.h"
 #include "uio/version.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QTextStream>
 
 #include <exception>
@@ -18,36 +17,17 @@ namespace {
 
 using uio::cli::Command;
 
-int runInfo(const QStringList& args) {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Show the libtorch build, CPU threads, BLAS and CUDA devices."));
-    parser.addHelpOption();
-    parser.addOption({QStringLiteral("json"), QStringLiteral("Print one JSON object.")});
-    parser.process(QStringList{QStringLiteral("uio info")} + args);
-
-    const uio::model::RuntimeInfo info = uio::model::runtime_info();
-    QTextStream out(stdout);
-    if (parser.isSet(QStringLiteral("json"))) {
-        const QJsonObject object{{QStringLiteral("version"), QStringLiteral(UIO_VERSION_STRING)},
-                                 {QStringLiteral("torch_version"), QString::fromStdString(info.torch_version)},
-                                 {QStringLiteral("cpu_threads"), info.n_cpu_threads},
-                                 {QStringLiteral("blas"), QString::fromStdString(info.blas)},
-                                 {QStringLiteral("blas_threads"), info.n_blas_threads},
-                                 {QStringLiteral("cuda_available"), info.cuda_available},
-                                 {QStringLiteral("cuda_devices"), info.n_cuda_devices}};
-        out << QJsonDocument(object).toJson(QJsonDocument::Compact) << '\n';
-    } else {
-        out << "libtorch:     " << QString::fromStdString(info.torch_version) << '\n'
-            << "CPU threads:  " << info.n_cpu_threads << '\n'
-            << "BLAS:         " << QString::fromStdString(info.blas) << " (" << info.n_blas_threads << " threads)\n"
-            << "CUDA devices: " << info.n_cuda_devices << '\n';
-    }
-    return 0;
-}
-
 const std::vector<Command>& commands() {
     static const std::vector<Command> all{
-        {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), runInfo},
+        {QStringLiteral("tokenize"), QStringLiteral("print the token ids of a text"), uio::cli::runTokenize},
+        {QStringLiteral("generate"), QStringLiteral("continue a prompt with a model, streaming the text"),
+         uio::cli::runGenerate},
+        {QStringLiteral("score"), QStringLiteral("log-probability of every next token, and perplexity"),
+         uio::cli::runScore},
+        {QStringLiteral("make-model"), QStringLiteral("write a random model with a tokenizer, for tests and demos"),
+         uio::cli::runMakeModel},
+        {QStringLiteral("bench"), QStringLiteral("measure the machine and the engine (JSON)"), uio::cli::runBench},
+        {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), uio::cli::runInfo},
     };
     return all;
 }
@@ -93,6 +73,9 @@ int main(int argc, char* argv[]) {
         }
         try {
             return command.run(args.mid(1));
+        } catch (const uio::cli::UsageError& e) {
+            err << "uio " << first << ": " << e.what() << "\nRun 'uio " << first << " --help' for its options.\n";
+            return 2;
         } catch (const std::exception& e) {
             err << "uio " << first << ": " << e.what() << '\n';
             return 1;

@@ -1,0 +1,99 @@
+#include "options.h"
+
+#include "uio/model/types.h"
+
+#include <QFile>
+#include <QTextStream>
+
+#include <cstdio>
+
+namespace uio::cli {
+
+void parse(QCommandLineParser& parser, const QString& name, const QStringList& args) {
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("uio ") + name} + args)) {
+        throw UsageError(parser.errorText().toStdString());
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        std::exit(0);
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() + "'");
+    }
+}
+
+QString required(const QCommandLineParser& parser, const QString& option) {
+    if (!parser.isSet(option)) {
+        throw UsageError("--" + option.toStdString() + " is required");
+    }
+    return parser.value(option);
+}
+
+int intValue(const QCommandLineParser& parser, const QString& option, int fallback) {
+    if (!parser.isSet(option))
+        return fallback;
+    bool ok = false;
+    const int value = parser.value(option).toInt(&ok);
+    if (!ok)
+        throw UsageError("--" + option.toStdString() + " needs a whole number, got '" +
+                         parser.value(option).toStdString() + "'");
+    return value;
+}
+
+double doubleValue(const QCommandLineParser& parser, const QString& option, double fallback) {
+    if (!parser.isSet(option))
+        return fallback;
+    bool ok = false;
+    const double value = parser.value(option).toDouble(&ok);
+    if (!ok)
+        throw UsageError("--" + option.toStdString() + " needs a number, got '" + parser.value(option).toStdString() +
+                         "'");
+    return value;
+}
+
+std::vector<int32_t> parseIds(const QString& text) {
+    std::vector<int32_t> ids;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int id = part.trimmed().toInt(&ok);
+        if (!ok)
+            throw UsageError("'" + part.toStdString() + "' is not a token id (expected 1,2,3)");
+        ids.push_back(id);
+    }
+    if (ids.empty())
+        throw UsageError("no token ids given");
+    return ids;
+}
+
+void addModelOptions(QCommandLineParser& parser) {
+    parser.addOption({QStringLiteral("model"), QStringLiteral("Hugging Face Llama folder."), QStringLiteral("dir")});
+    parser.addOption({QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu)."),
+                      QStringLiteral("device"), QStringLiteral("cpu")});
+    parser.addOption({QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16 (default f32)."),
+                      QStringLiteral("dtype"), QStringLiteral("f32")});
+}
+
+std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser) {
+    model::EngineOptions options;
+    options.device = parser.value(QStringLiteral("device")).toStdString();
+    options.dtype = model::parse_dtype(parser.value(QStringLiteral("dtype")).toStdString());
+    return model::Engine::load(required(parser, QStringLiteral("model")).toStdString(), options);
+}
+
+QString readTextFile(const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        throw std::runtime_error(path.toStdString() + ": cannot be read (" + file.errorString().toStdString() + ")");
+    }
+    return QString::fromUtf8(file.readAll());
+}
+
+void printJson(const QJsonDocument& document) {
+    const QByteArray line = document.toJson(QJsonDocument::Compact);
+    std::fwrite(line.constData(), 1, static_cast<size_t>(line.size()), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace uio::cli

@@ -1,0 +1,41 @@
+// Options and helpers that several `uio` commands share.
+#pragma once
+
+#include "uio/model/engine.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QJsonDocument>
+#include <QString>
+
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+namespace uio::cli {
+
+// A usage error: main() prints it with a pointer to --help and exits with 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses `args` for command `name`; handles --help (prints and exits 0).
+void parse(QCommandLineParser& parser, const QString& name, const QStringList& args);
+
+// The value of a required option, or a UsageError naming it.
+QString required(const QCommandLineParser& parser, const QString& option);
+int intValue(const QCommandLineParser& parser, const QString& option, int fallback);
+double doubleValue(const QCommandLineParser& parser, const QString& option, double fallback);
+
+// "1,2,3" (spaces allowed) -> ids.
+std::vector<int32_t> parseIds(const QString& text);
+
+// --model, --device, --dtype.
+void addModelOptions(QCommandLineParser& parser);
+std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser);
+
+QString readTextFile(const QString& path);
+void printJson(const QJsonDocument& document);  // one line on stdout
+
+}  // namespace uio::cli

@@ -1,0 +1,66 @@
+// uio score: log-probabilities of every next token of a text under the model, and perplexity.
+
+#include "command.h"
+#include "options.h"
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QTextStream>
+
+namespace uio::cli {
+
+int runScore(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Score a token sequence: log p(next token) at every position."));
+    addModelOptions(parser);
+    parser.addOptions({
+        {QStringLiteral("ids"), QStringLiteral("Token ids, e.g. 1,450,4996."), QStringLiteral("ids")},
+        {QStringLiteral("text-file"), QStringLiteral("A UTF-8 text, tokenized with BOS first."),
+         QStringLiteral("file")},
+        {QStringLiteral("top-k"), QStringLiteral("Also list the k most likely next tokens (default 0)."),
+         QStringLiteral("k")},
+        {QStringLiteral("json"), QStringLiteral("Print one JSON object with every position.")},
+    });
+    parse(parser, QStringLiteral("score"), args);
+    if (parser.isSet(QStringLiteral("ids")) == parser.isSet(QStringLiteral("text-file"))) {
+        throw UsageError("give exactly one of --ids and --text-file");
+    }
+    std::vector<int32_t> ids;
+    if (parser.isSet(QStringLiteral("ids"))) {
+        ids = parseIds(parser.value(QStringLiteral("ids")));  // usage errors before the slow model load
+    }
+    auto engine = openEngine(parser);
+    if (ids.empty()) {
+        ids = engine->tokenizer().encode(readTextFile(parser.value(QStringLiteral("text-file"))).toStdString());
+    }
+    const model::ScoreResult result = engine->score(ids, intValue(parser, QStringLiteral("top-k"), 0));
+
+    if (!parser.isSet(QStringLiteral("json"))) {
+        QTextStream(stdout) << "tokens: " << ids.size() << "\nsum_logprob: " << result.sum_logprob
+                            << "\nperplexity: " << result.perplexity << '\n';
+        return 0;
+    }
+    QJsonArray tokens, positions;
+    for (size_t i = 0; i < result.positions.size(); ++i) {
+        const model::ScoredPosition& p = result.positions[i];
+        tokens.append(p.token);
+        QJsonArray top;
+        for (const auto& [id, logprob] : p.top)
+            top.append(QJsonArray{id, logprob});
+        positions.append(QJsonObject{
+            {QStringLiteral("index"), static_cast<qint64>(i)},
+            {QStringLiteral("token"), p.token},
+            {QStringLiteral("next"), p.next ? QJsonValue(*p.next) : QJsonValue(QJsonValue::Null)},
+            {QStringLiteral("next_logprob"),
+             p.next_logprob ? QJsonValue(*p.next_logprob) : QJsonValue(QJsonValue::Null)},
+            {QStringLiteral("top"), top},
+        });
+    }
+    printJson(QJsonDocument(QJsonObject{{QStringLiteral("tokens"), tokens},
+                                        {QStringLiteral("positions"), positions},
+                                        {QStringLiteral("sum_logprob"), result.sum_logprob},
+                                        {QStringLiteral("perplexity"), result.perplexity}}));
+    return 0;
+}
+
+}  // namespace uio::cli

@@ -1,0 +1,22 @@
+// What the hardware can do at best, measured the way the engine uses it: the matrix-multiply
+// rate (the ceiling of prefill and compression) and the memory copy rate (the ceiling of
+// decoding, which reads every weight once per token).
+#pragma once
+
+#include "uio/model/types.h"
+
+#include <cstdint>
+#include <string>
+
+namespace uio::model {
+
+// Median GFLOP/s of an (n x n) @ (n x n) product in dtype on device.
+double measure_gemm_gflops(const std::string& device, DType dtype, int64_t n, int repeats);
+
+// Median GB/s of copying a buffer of `bytes` on device (read + write both counted).
+double measure_copy_gbps(const std::string& device, int64_t bytes, int repeats);
+
+// A name for the device: the CPU model from /proc/cpuinfo, or the CUDA device's name.
+std::string device_name(const std::string& device);
+
+}  // namespace uio::model

@@ -1,0 +1,81 @@
+// The base Llama-2 model behind a torch-free facade: load a Hugging Face folder onto a device,
+// tokenize, generate with streaming and cancellation, score. One Engine per thread: the object
+// is not thread-safe, except that `cancel` may be set from any thread. Throws ModelError.
+#pragma once
+
+#include "uio/model/config.h"
+#include "uio/model/sampler.h"
+#include "uio/model/tokenizer.h"
+#include "uio/model/types.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uio::model {
+
+struct EngineOptions {
+    std::string device = "cpu";  // cpu | cuda | cuda:N
+    DType dtype = DType::F32;
+};
+
+struct GenerateRequest {
+    std::vector<int32_t> prompt;  // with BOS, as Tokenizer::encode or llama2_chat_prompt make it
+    int32_t max_new_tokens = 256;
+    bool ignore_eos = false;
+    SamplingParams sampling;
+};
+
+enum class StopReason { Eos, MaxTokens, Cancelled, ContextFull };
+
+struct Generation {
+    std::vector<int32_t> ids;  // generated, without the prompt and without EOS
+    StopReason stop = StopReason::MaxTokens;
+    int64_t prompt_tokens = 0;
+    double prefill_seconds = 0.0;
+    double decode_seconds = 0.0;
+};
+
+struct ScoredPosition {
+    int32_t token = 0;
+    std::optional<int32_t> next;                  // the following token, none at the last position
+    std::optional<double> next_logprob;           // log p(next | tokens up to here)
+    std::vector<std::pair<int32_t, double>> top;  // the top_k most likely next tokens
+};
+
+struct ScoreResult {
+    std::vector<ScoredPosition> positions;
+    double sum_logprob = 0.0;
+    double perplexity = 0.0;  // exp(-sum_logprob / number of predicted tokens)
+};
+
+class Engine {
+public:
+    static std::unique_ptr<Engine> load(const std::filesystem::path& model_dir, const EngineOptions& options = {});
+    ~Engine();
+
+    const LlamaConfig& config() const;
+    std::string device() const;
+    DType dtype() const;
+    bool has_tokenizer() const;
+    const Tokenizer& tokenizer() const;  // throws when the folder has no tokenizer.model
+
+    // Streams each chosen id (EOS excluded) to on_token; stops on EOS, the token limit, a full
+    // context, or `cancel` (checked before every token).
+    Generation generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token = {},
+                        const std::atomic<bool>* cancel = nullptr);
+
+    ScoreResult score(const std::vector<int32_t>& ids, int top_k = 0);
+
+private:
+    struct Impl;
+    explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace uio::model

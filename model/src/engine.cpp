@@ -1,0 +1,114 @@
+#include "uio/model/engine.h"
+
+#include "generator.h"
+#include "llama.h"
+#include "torch_types.h"
+#include "uio/model/error.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+
+namespace uio::model {
+
+struct Engine::Impl {
+    EngineOptions options;
+    Llama model{nullptr};
+    std::optional<Tokenizer> tokenizer;
+    std::filesystem::path dir;
+
+    void check_tokens(const std::vector<int32_t>& ids) const {
+        for (const int32_t id : ids) {
+            if (id < 0 || id >= model->config.n_vocab) {
+                throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                                 std::to_string(model->config.n_vocab));
+            }
+        }
+    }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, const EngineOptions& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = options;
+    impl->dir = model_dir;
+    const c10::Device device = to_device(options.device);
+    try {
+        impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
+    } catch (const c10::Error& e) {
+        throw ModelError(model_dir.string() + ": cannot load the model on " + options.device + " (" +
+                         e.what_without_backtrace() + ")");
+    }
+    if (std::filesystem::exists(model_dir / "tokenizer.model")) {
+        impl->tokenizer = Tokenizer::load(model_dir / "tokenizer.model");
+    }
+    return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const LlamaConfig& Engine::config() const {
+    return m_impl->model->config;
+}
+std::string Engine::device() const {
+    return m_impl->options.device;
+}
+DType Engine::dtype() const {
+    return m_impl->options.dtype;
+}
+bool Engine::has_tokenizer() const {
+    return m_impl->tokenizer.has_value();
+}
+
+const Tokenizer& Engine::tokenizer() const {
+    if (!m_impl->tokenizer) {
+        throw ModelError(m_impl->dir.string() + " has no tokenizer.model: give token ids instead of text");
+    }
+    return *m_impl->tokenizer;
+}
+
+Generation Engine::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
+                            const std::atomic<bool>* cancel) {
+    if (request.prompt.empty()) {
+        throw ModelError("the prompt is empty: it needs at least the BOS token");
+    }
+    m_impl->check_tokens(request.prompt);
+    LlamaImpl& model = *m_impl->model;
+    const auto n_prompt = static_cast<int64_t>(request.prompt.size());
+    if (n_prompt >= model.rope.n_positions()) {
+        throw ModelError("the prompt has " + std::to_string(n_prompt) + " tokens; this model has room for " +
+                         std::to_string(model.rope.n_positions() - 1) + " plus the answer");
+    }
+    c10::InferenceMode guard;
+    KVCache cache = model.new_cache();
+    const auto start = std::chrono::steady_clock::now();
+    at::Tensor logits;
+    try {
+        logits = prefill(model, cache, request.prompt, cancel);
+    } catch (const Cancelled&) {
+        Generation stopped;
+        stopped.stop = StopReason::Cancelled;
+        stopped.prompt_tokens = n_prompt;
+        return stopped;
+    }
+    const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Generation result = decode(model, cache, logits, request.prompt, request, on_token, cancel);
+    result.prompt_tokens = n_prompt;
+    result.prefill_seconds = prefill_seconds;
+    return result;
+}
+
+ScoreResult Engine::score(const std::vector<int32_t>& ids, int top_k) {
+    m_impl->check_tokens(ids);
+    LlamaImpl& model = *m_impl->model;
+    if (static_cast<int64_t>(ids.size()) > model.rope.n_positions()) {
+        throw ModelError("the text has " + std::to_string(ids.size()) + " tokens; this model reads at most " +
+                         std::to_string(model.rope.n_positions()) + " at once");
+    }
+    c10::InferenceMode guard;
+    KVCache cache = model.new_cache();
+    return score_tokens(model, cache, ids, top_k);
+}
+
+}  // namespace uio::model
