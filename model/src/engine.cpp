@@ -2,8 +2,10 @@
 
 #include "generator.h"
 #include "llama.h"
+#include "matmul.h"
 #include "torch_types.h"
 #include "uio/model/error.h"
+#include "uio/model/runtime.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -36,6 +38,10 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
     impl->options = options;
     impl->dir = model_dir;
     const c10::Device device = to_device(options.device);
+    if (device.is_cpu()) {
+        const bool computes_in_f32 = compute_dtype(to_scalar_type(options.dtype), device) == at::kFloat;
+        use_cpu_threads_for(computes_in_f32 ? DType::F32 : options.dtype);
+    }
     try {
         impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
     } catch (const c10::Error& e) {

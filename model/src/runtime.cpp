@@ -18,6 +18,14 @@ Fn find_blas_symbol(const char* name) {
     return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
 
+int g_cpu_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+void set_blas_threads(int n) {
+    if (auto set = find_blas_symbol<void (*)(int)>("openblas_set_num_threads")) {
+        set(n);
+    }
+}
+
 }  // namespace
 
 RuntimeInfo runtime_info() {
@@ -38,13 +46,15 @@ RuntimeInfo runtime_info() {
 }
 
 void set_cpu_threads(int n) {
-    if (n <= 0) {
-        n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    }
-    at::set_num_threads(n);
-    if (auto set_blas_threads = find_blas_symbol<void (*)(int)>("openblas_set_num_threads")) {
-        set_blas_threads(n);
-    }
+    g_cpu_threads = n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(g_cpu_threads);
+    set_blas_threads(g_cpu_threads);
+}
+
+void use_cpu_threads_for(DType compute) {
+    const bool blas_does_the_work = compute == DType::F32;
+    at::set_num_threads(blas_does_the_work ? 1 : g_cpu_threads);
+    set_blas_threads(blas_does_the_work ? g_cpu_threads : 1);
 }
 
 }  // namespace uio::model
