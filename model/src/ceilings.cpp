@@ -4,6 +4,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#if __has_include(<ATen/cuda/CUDAContext.h>) && __has_include(<cuda_runtime_api.h>)
+#include <ATen/cuda/CUDAContext.h>
+#define UIO_HAVE_CUDA_HEADERS 1
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -57,8 +61,13 @@ double measure_copy_gbps(const std::string& device_name_, int64_t bytes, int rep
 }
 
 std::string device_name(const std::string& device) {
-    if (to_device(device).is_cuda()) {
+    const c10::Device parsed = to_device(device);
+    if (parsed.is_cuda()) {
+#ifdef UIO_HAVE_CUDA_HEADERS
+        return at::cuda::getDeviceProperties(parsed.has_index() ? parsed.index() : 0)->name;
+#else
         return "CUDA device " + device;
+#endif
     }
     std::ifstream cpuinfo("/proc/cpuinfo");
     for (std::string line; std::getline(cpuinfo, line);) {

@@ -99,6 +99,8 @@ private Q_SLOTS:
     void sharedModelsMatchReference_data();
     void sharedModelsMatchReference();
     void contextOverflowIsAnError();
+    void cudaMatchesCpu_data();
+    void cudaMatchesCpu();
 
 private:
     QTemporaryDir m_dir;
@@ -226,6 +228,26 @@ void TestLlama::contextOverflowIsAnError() {
     model->forward(at::ones({1, 1}, at::kLong), cache);
     QVERIFY_THROWS_EXCEPTION(ModelError, model->forward(at::ones({1, 1}, at::kLong), cache));
     QCOMPARE(cache.size(), n_ctx);
+}
+
+void TestLlama::cudaMatchesCpu_data() { lowPrecisionStaysNearF32_data(); QTest::newRow("f32") << static_cast<int>(at::kFloat) << 1e-5; }
+
+void TestLlama::cudaMatchesCpu() {
+    QFETCH(int, dtype);
+    QFETCH(double, tolerance);
+    if (!at::hasCUDA()) QSKIP("no CUDA device");
+    c10::InferenceMode guard;
+    Llama cpu = load_llama(m_model, at::kCPU, at::kFloat);
+    Llama gpu = load_llama(m_model, at::Device(at::kCUDA, 0), static_cast<at::ScalarType>(dtype));
+    const auto tokens = random_tokens(40, cpu->config.n_vocab, 8);
+    KVCache c1 = cpu->new_cache(), c2 = gpu->new_cache();
+    const auto expected = cpu->forward(tokens_tensor(tokens), c1);
+    const std::vector<int64_t> head(tokens.begin(), tokens.begin() + 30), tail(tokens.begin() + 30, tokens.end());
+    auto got = gpu->forward(tokens_tensor(head).cuda(), c2);
+    for (const int64_t t : tail) got = at::cat({got, gpu->forward(tokens_tensor({t}).cuda(), c2)}, 1);
+    const double relative = max_abs_diff(got.cpu(), expected) / expected.abs().max().item<double>();
+    qInfo("cuda vs cpu f32: max |difference| / max |logit| = %.3g (tolerance %.0e)", relative, tolerance);
+    QVERIFY(relative < tolerance);
 }
 
 QTEST_GUILESS_MAIN(TestLlama)
