@@ -15,7 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 debs=(libqt6core6 libqt6test6 qt6-base-dev qt6-base-dev-tools libicu72 libdouble-conversion3 libb2-1
-      libpcre2-16-0 nlohmann-json3-dev libsqlite3-dev libsqlite3-0 qmake6)
+      libpcre2-16-0 nlohmann-json3-dev libsqlite3-dev libsqlite3-0 qmake6 libglib2.0-0)
 if [ "${1:-}" = "--fetch-debs" ]; then
   mkdir -p .debs && (cd .debs && apt-get download "${debs[@]}")
   exit 0
