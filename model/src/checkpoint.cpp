@@ -85,6 +85,10 @@ at::Tensor Checkpoint::view(const std::string& name) const {
     return owner(name).view(name);
 }
 
+void Checkpoint::release(const std::string& name) const {
+    owner(name).release(name);
+}
+
 std::string Checkpoint::file_of(const std::string& name) const {
     return owner(name).path().filename().string();
 }

@@ -20,6 +20,7 @@ public:
     bool contains(const std::string& name) const { return m_owner.count(name) != 0; }
     const SafetensorsEntry& entry(const std::string& name) const;
     at::Tensor view(const std::string& name) const;  // CPU, read-only, no copy
+    void release(const std::string& name) const;     // see SafetensorsFile::release
     std::string file_of(const std::string& name) const;
 
 private:

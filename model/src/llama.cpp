@@ -157,6 +157,7 @@ void check_and_copy_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
                              ", config.json says " + shape_string(target.sizes()));
         }
         target.copy_(checkpoint.view(name));  // converts dtype and moves to the device
+        checkpoint.release(name);
     }
 }
 

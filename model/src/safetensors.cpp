@@ -265,6 +265,22 @@ void SafetensorsWriter::finish() {
     std::filesystem::rename(m_partial, m_path);  // readers never see a half-written file
 }
 
+void SafetensorsFile::release(const std::string& name) const {
+    const auto it = m_entries.find(name);
+    if (it == m_entries.end()) {
+        return;
+    }
+    // madvise wants page-aligned ranges: release only the pages wholly inside the tensor.
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<uintptr_t>(m_data + it->second.begin);
+    const auto end = reinterpret_cast<uintptr_t>(m_data + it->second.end);
+    const uintptr_t first = (begin + page - 1) / page * page;
+    const uintptr_t last = end / page * page;
+    if (last > first) {
+        madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+    }
+}
+
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {

@@ -34,6 +34,9 @@ public:
 
     // A read-only CPU view of the tensor's bytes (no copy). Throws if the name is absent.
     at::Tensor view(const std::string& name) const;
+    // Hands the pages of a tensor that has been copied elsewhere back to the kernel, so that
+    // loading never holds the file and the model in memory at once. Its views read it again.
+    void release(const std::string& name) const;
 
 private:
     struct Mapping;

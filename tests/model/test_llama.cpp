@@ -230,12 +230,16 @@ void TestLlama::contextOverflowIsAnError() {
     QCOMPARE(cache.size(), n_ctx);
 }
 
-void TestLlama::cudaMatchesCpu_data() { lowPrecisionStaysNearF32_data(); QTest::newRow("f32") << static_cast<int>(at::kFloat) << 1e-5; }
+void TestLlama::cudaMatchesCpu_data() {
+    lowPrecisionStaysNearF32_data();
+    QTest::newRow("f32") << static_cast<int>(at::kFloat) << 1e-5;
+}
 
 void TestLlama::cudaMatchesCpu() {
     QFETCH(int, dtype);
     QFETCH(double, tolerance);
-    if (!at::hasCUDA()) QSKIP("no CUDA device");
+    if (!at::hasCUDA())
+        QSKIP("no CUDA device");
     c10::InferenceMode guard;
     Llama cpu = load_llama(m_model, at::kCPU, at::kFloat);
     Llama gpu = load_llama(m_model, at::Device(at::kCUDA, 0), static_cast<at::ScalarType>(dtype));
@@ -244,7 +248,8 @@ void TestLlama::cudaMatchesCpu() {
     const auto expected = cpu->forward(tokens_tensor(tokens), c1);
     const std::vector<int64_t> head(tokens.begin(), tokens.begin() + 30), tail(tokens.begin() + 30, tokens.end());
     auto got = gpu->forward(tokens_tensor(head).cuda(), c2);
-    for (const int64_t t : tail) got = at::cat({got, gpu->forward(tokens_tensor({t}).cuda(), c2)}, 1);
+    for (const int64_t t : tail)
+        got = at::cat({got, gpu->forward(tokens_tensor({t}).cuda(), c2)}, 1);
     const double relative = max_abs_diff(got.cpu(), expected) / expected.abs().max().item<double>();
     qInfo("cuda vs cpu f32: max |difference| / max |logit| = %.3g (tolerance %.0e)", relative, tolerance);
     QVERIFY(relative < tolerance);
