@@ -52,17 +52,31 @@ AttentionImpl::AttentionImpl(const LlamaConfig& c, const at::TensorOptions& opti
     o_proj = register_module("o_proj", Linear(n_head * head_dim, c.n_embd, options));
 }
 
+AttentionImpl::Projected AttentionImpl::project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                                const at::Tensor& q_delta, const at::Tensor& v_delta) {
+    const int64_t B = x.size(0), T = x.size(1);
+    auto q = q_proj(x);  // (B, T, H*D)
+    auto v = v_proj(x);  // (B, T, K*D)
+    if (q_delta.defined())
+        q = q + q_delta;
+    if (v_delta.defined())
+        v = v + v_delta;
+    q = q.view({B, T, n_head, head_dim}).transpose(1, 2);                  // (B, H, T, D)
+    auto k = k_proj(x).view({B, T, n_kv_head, head_dim}).transpose(1, 2);  // (B, K, T, D)
+    v = v.view({B, T, n_kv_head, head_dim}).transpose(1, 2);               // (B, K, T, D)
+    return {apply_rope(q, cos, sin), apply_rope(k, cos, sin), v};
+}
+
+at::Tensor AttentionImpl::output(const at::Tensor& y) {
+    const int64_t B = y.size(0), T = y.size(2);
+    return o_proj(y.transpose(1, 2).reshape({B, T, n_head * head_dim}));  // (B, T, C)
+}
+
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KVCache& cache,
                                   int64_t layer) {
-    const int64_t B = x.size(0), T = x.size(1);
-    auto q = q_proj(x).view({B, T, n_head, head_dim}).transpose(1, 2);     // (B, H, T, D)
-    auto k = k_proj(x).view({B, T, n_kv_head, head_dim}).transpose(1, 2);  // (B, K, T, D)
-    auto v = v_proj(x).view({B, T, n_kv_head, head_dim}).transpose(1, 2);  // (B, K, T, D)
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-    const auto [keys, values] = cache.append(layer, k, v);                // (B, K, S, D)
-    const auto y = attention_causal(q, keys, values);                     // (B, H, T, D)
-    return o_proj(y.transpose(1, 2).reshape({B, T, n_head * head_dim}));  // (B, T, C)
+    const auto [q, k, v] = project(x, cos, sin);
+    const auto [keys, values] = cache.append(layer, k, v);  // (B, K, S, D)
+    return output(attention_causal(q, keys, values));
 }
 
 MLPImpl::MLPImpl(const LlamaConfig& c, const at::TensorOptions& options) {

@@ -40,6 +40,17 @@ public:
     // x: (B, T, C); cos, sin: (T, D) for the new tokens' positions. Appends to `cache` at `layer`.
     at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KVCache& cache,
                        int64_t layer);
+
+    // The pieces of forward(), for the UIO encoder and transfer head. q: (B, H, T, D) and
+    // k: (B, K, T, D) rotated; v: (B, K, T, D). q_delta (B, T, H*D) and v_delta (B, T, K*D) are
+    // added to the projections when defined (LoRA).
+    struct Projected {
+        at::Tensor q, k, v;
+    };
+    Projected project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& q_delta = {},
+                      const at::Tensor& v_delta = {});
+    at::Tensor output(const at::Tensor& y);  // (B, H, T, D) -> (B, T, C)
+
     int64_t n_head, n_kv_head, head_dim;
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 };
@@ -95,6 +106,7 @@ public:
     at::Tensor logits(const at::Tensor& hidden);
 
     KVCache new_cache() const { return KVCache(config.n_layer); }
+    DecoderLayerImpl& layer(int64_t i) { return model->layers->at<DecoderLayerImpl>(static_cast<size_t>(i)); }
     at::ScalarType dtype() const { return model->norm->weight.scalar_type(); }  // of the weights
     at::ScalarType compute_dtype() const;                                       // of the activations
     at::Device device() const { return model->norm->weight.device(); }

@@ -1,6 +1,11 @@
 #include "rope.h"
 
+#include "uio/model/error.h"
+
 #include <ATen/ATen.h>
+
+#include <stdexcept>
+#include <string>
 
 namespace uio::model {
 
@@ -22,6 +27,15 @@ at::Tensor RopeTable::cos(const at::Tensor& positions, at::ScalarType dtype) con
 
 at::Tensor RopeTable::sin(const at::Tensor& positions, at::ScalarType dtype) const {
     return m_sin.index_select(0, positions).to(dtype);
+}
+
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const RopeTable& table, const at::Tensor& positions,
+                                               at::ScalarType dtype) {
+    if (positions.numel() > 0 && positions.max().item<int64_t>() >= table.n_positions()) {
+        throw ModelError("position " + std::to_string(positions.max().item<int64_t>()) + " is past the " +
+                         std::to_string(table.n_positions()) + " positions of the model");
+    }
+    return {table.cos(positions, dtype), table.sin(positions, dtype)};
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace uio::model {
 
@@ -24,6 +25,10 @@ private:
     at::Tensor m_cos;  // (P, D) f32
     at::Tensor m_sin;  // (P, D) f32
 };
+
+// Both tables at once: (cos, sin), each (T, D) in dtype.
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const RopeTable& table, const at::Tensor& positions,
+                                               at::ScalarType dtype);
 
 // x: (B, N, T, D) with cos, sin: (T, D). Returns x rotated.
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);

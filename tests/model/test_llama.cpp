@@ -3,6 +3,7 @@
 
 #include "checkpoint.h"
 #include "llama.h"
+#include "reference.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 
@@ -17,57 +18,6 @@
 using namespace uio::model;
 
 namespace {
-
-// Reference forward in float64, written from the Llama-2 paper and HF's modeling_llama.py
-// without sharing any code with the engine. tokens: T ids. Returns logits (T, V).
-at::Tensor reference_logits(const Checkpoint& w, const LlamaConfig& c, const std::vector<int64_t>& tokens) {
-    auto W = [&](const std::string& name) { return w.view(name).to(at::kDouble); };
-    auto rms = [&](const at::Tensor& x, const at::Tensor& g) {
-        return x / at::sqrt(x.pow(2).mean(-1, true) + c.rms_norm_eps) * g;
-    };
-    const int64_t T = static_cast<int64_t>(tokens.size()), D = c.head_dim(), H = c.n_head, K = c.n_kv_head;
-    auto x = W("model.embed_tokens.weight").index_select(0, at::tensor(tokens));  // (T, C)
-    auto rotate = [&](const at::Tensor& v, int64_t pos) {                         // v: (D)
-        auto out = at::empty_like(v);
-        for (int64_t i = 0; i < D / 2; ++i) {
-            const double angle = pos * std::pow(c.rope_theta, -2.0 * i / D);
-            const double a = v[i].item<double>(), b = v[i + D / 2].item<double>();
-            out[i] = a * std::cos(angle) - b * std::sin(angle);
-            out[i + D / 2] = b * std::cos(angle) + a * std::sin(angle);
-        }
-        return out;
-    };
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        const std::string p = "model.layers." + std::to_string(l) + ".";
-        const auto h = rms(x, W(p + "input_layernorm.weight"));
-        const auto q = at::matmul(h, W(p + "self_attn.q_proj.weight").t()).view({T, H, D});
-        const auto k = at::matmul(h, W(p + "self_attn.k_proj.weight").t()).view({T, K, D});
-        const auto v = at::matmul(h, W(p + "self_attn.v_proj.weight").t()).view({T, K, D});
-        auto attended = at::zeros({T, H, D}, at::kDouble);
-        for (int64_t head = 0; head < H; ++head) {
-            const int64_t kv = head / (H / K);
-            for (int64_t t = 0; t < T; ++t) {
-                const auto qt = rotate(q[t][head], t);
-                auto scores = at::empty({t + 1}, at::kDouble);
-                for (int64_t s = 0; s <= t; ++s) {
-                    scores[s] = at::dot(qt, rotate(k[s][kv], s)) / std::sqrt(double(D));
-                }
-                const auto probs = at::softmax(scores, 0);
-                for (int64_t s = 0; s <= t; ++s) {
-                    attended[t][head] += probs[s] * v[s][kv];
-                }
-            }
-        }
-        x = x + at::matmul(attended.view({T, H * D}), W(p + "self_attn.o_proj.weight").t());
-        const auto h2 = rms(x, W(p + "post_attention_layernorm.weight"));
-        const auto gate = at::matmul(h2, W(p + "mlp.gate_proj.weight").t());
-        const auto up = at::matmul(h2, W(p + "mlp.up_proj.weight").t());
-        x = x + at::matmul(gate / (1 + at::exp(-gate)) * up, W(p + "mlp.down_proj.weight").t());
-    }
-    x = rms(x, W("model.norm.weight"));
-    const auto head = c.tie_word_embeddings ? W("model.embed_tokens.weight") : W("lm_head.weight");
-    return at::matmul(x, head.t());
-}
 
 at::Tensor tokens_tensor(const std::vector<int64_t>& ids) {
     return at::tensor(ids).unsqueeze(0);
@@ -119,7 +69,7 @@ void TestLlama::matchesNaiveReference() {
     const auto tokens = random_tokens(12, model->config.n_vocab, 1);
     KVCache cache = model->new_cache();
     const auto logits = model->forward(tokens_tensor(tokens), cache)[0];
-    const auto expected = reference_logits(Checkpoint(m_model), model->config, tokens);
+    const auto expected = reference::causal_logits(Checkpoint(m_model), model->config, tokens);
     const double diff = max_abs_diff(logits, expected);
     qInfo("max |engine f32 - reference f64| = %.3g over %lld logits", diff, static_cast<long long>(expected.numel()));
     QVERIFY(diff < 1e-4);
@@ -214,7 +164,8 @@ void TestLlama::sharedModelsMatchReference() {
     const auto tokens = random_tokens(20, model->config.n_vocab, 7);
     KVCache cache = model->new_cache();
     const auto logits = model->forward(tokens_tensor(tokens), cache)[0];
-    const double diff = max_abs_diff(logits, reference_logits(Checkpoint(dir.toStdString()), model->config, tokens));
+    const double diff =
+        max_abs_diff(logits, reference::causal_logits(Checkpoint(dir.toStdString()), model->config, tokens));
     qInfo("%s: max |engine - reference| = %.3g", qPrintable(name), diff);
     QVERIFY(diff < 1e-4);
 }

@@ -1,0 +1,42 @@
+// UIO memory as plain bytes, so that storage/ can keep it without knowing torch. A segment's
+// memory is the tensor [L, m, d] of uio-method.md §3 (layers, memory tokens, hidden size).
+#pragma once
+
+#include "uio/common/checksum.h"
+#include "uio/model/types.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace uio::model {
+
+struct MemoryBlob {
+    DType dtype = DType::F32;
+    std::vector<int64_t> shape;    // {n_layer, memory_tokens, n_embd}
+    std::vector<std::byte> bytes;  // row-major, little-endian
+    uint64_t checksum = 0;         // uio::blob_checksum(bytes)
+
+    bool intact() const { return blob_checksum(bytes) == checksum; }
+};
+
+// Settings of an adapter (uio-method.md §2): segment length l, memory tokens m, LoRA rank r and
+// alpha (scale alpha / r).
+struct AdapterConfig {
+    int64_t segment_length = 1024;
+    int64_t memory_tokens = 32;
+    int64_t rank = 128;
+    double alpha = 512.0;
+};
+
+struct AdapterInfo {
+    AdapterConfig config;
+    std::string base_fingerprint;  // of the base model it belongs to
+    std::string fingerprint;       // of the adapter's own weights
+    int64_t n_layer = 0;
+    int64_t n_embd = 0;
+    int64_t n_params = 0;
+};
+
+}  // namespace uio::model

@@ -1,0 +1,69 @@
+// The UIO adapter (uio-method.md §3, §4, §7): e_mem and e_rep, the encoder LoRA on q_proj and
+// v_proj and the transfer-head LoRA on k_proj and v_proj of every layer. Small, f32, and
+// swappable: the base model's weights are shared and never change.
+//
+// File (safetensors, F32): "e_mem" [d], "e_rep" [d], and per layer k
+//   "layers.k.encoder.q.A" [r, d]  "layers.k.encoder.q.B" [H*D, r]
+//   "layers.k.encoder.v.A" [r, d]  "layers.k.encoder.v.B" [K*D, r]
+//   "layers.k.transfer.k.A" [r, d] "layers.k.transfer.k.B" [K*D, r]
+//   "layers.k.transfer.v.A" [r, d] "layers.k.transfer.v.B" [K*D, r]
+// with metadata format "uio-adapter", version "1", segment_length, memory_tokens, rank, alpha,
+// base_fingerprint, hidden_size, num_layers.
+#pragma once
+
+#include "llama.h"
+#include "uio/model/memory.h"
+
+#include <filesystem>
+
+namespace uio::model {
+
+// W' x = W x + scale * B (A x). A Kaiming-uniform, B zero at creation.
+class LoraImpl : public torch::nn::Module {
+public:
+    LoraImpl(int64_t in, int64_t out, int64_t rank);
+    at::Tensor delta(const at::Tensor& x, double scale) const;  // (..., in) -> (..., out)
+    at::Tensor A;                                               // (r, in)
+    at::Tensor B;                                               // (out, r)
+};
+TORCH_MODULE(Lora);
+
+class AdapterLayerImpl : public torch::nn::Module {
+public:
+    AdapterLayerImpl(const LlamaConfig& c, int64_t rank);
+    Lora encoder_q{nullptr}, encoder_v{nullptr}, transfer_k{nullptr}, transfer_v{nullptr};
+};
+TORCH_MODULE(AdapterLayer);
+
+class AdapterImpl : public torch::nn::Module {
+public:
+    AdapterImpl(const LlamaConfig& base, const AdapterConfig& config);
+    double scale() const { return config.alpha / static_cast<double>(config.rank); }
+    AdapterLayerImpl& layer(int64_t k) { return layers->at<AdapterLayerImpl>(static_cast<size_t>(k)); }
+
+    AdapterConfig config;
+    std::string base_fingerprint;
+    at::Tensor e_mem;  // (C)
+    at::Tensor e_rep;  // (C)
+    torch::nn::ModuleList layers{nullptr};
+};
+TORCH_MODULE(Adapter);
+
+// A fingerprint of the base model's shape and weights, stable across sharding and storage dtype.
+std::string model_fingerprint(const LlamaImpl& model);
+
+// A fresh adapter for `model`: A Kaiming-uniform from `seed`, B zero, e_mem/e_rep copies of the
+// EOS embedding. On the model's device, in f32.
+Adapter make_adapter(const LlamaImpl& model, const AdapterConfig& config, uint64_t seed);
+
+void save_adapter(const AdapterImpl& adapter, const LlamaConfig& base, const std::filesystem::path& path);
+
+// Reads an adapter file and checks it belongs to `model` (fingerprint, hidden size, layers).
+Adapter load_adapter(const std::filesystem::path& path, const LlamaImpl& model);
+
+AdapterInfo adapter_info(const AdapterImpl& adapter, const LlamaConfig& base);
+
+// What an adapter file says about itself, without a base model. Throws ModelError.
+AdapterInfo read_adapter_info(const std::filesystem::path& path);
+
+}  // namespace uio::model
