@@ -22,5 +22,7 @@ int runGenerate(const QStringList& args);
 int runScore(const QStringList& args);
 int runMakeModel(const QStringList& args);
 int runBench(const QStringList& args);
+int runAdapter(const QStringList& args);
+int runCompress(const QStringList& args);
 
 }  // namespace uio::cli

@@ -3,6 +3,7 @@
 #include "command.h"
 #include "options.h"
 #include "uio/model/chat_format.h"
+#include "uio/model/memory_file.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -47,7 +48,11 @@ int runGenerate(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Continue a prompt, streaming the text as it is generated."));
     addModelOptions(parser);
+    addAdapterOption(parser);
     parser.addOptions({
+        {QStringLiteral("memory"),
+         QStringLiteral("Answer with this compressed document (from 'uio compress') in front."),
+         QStringLiteral("file")},
         {QStringLiteral("prompt"), QStringLiteral("Prompt text."), QStringLiteral("text")},
         {QStringLiteral("prompt-ids"), QStringLiteral("Prompt as token ids, e.g. 1,450,4996."), QStringLiteral("ids")},
         {QStringLiteral("chat"), QStringLiteral("Wrap the prompt in the Llama-2-chat format.")},
@@ -74,17 +79,36 @@ int runGenerate(const QStringList& args) {
     const bool json = parser.isSet(QStringLiteral("json"));
     const bool idsOnly = parser.isSet(QStringLiteral("ids"));
 
-    auto engine = openEngine(parser);
-    model::GenerateRequest request;
-    if (parser.isSet(QStringLiteral("prompt-ids"))) {
-        request.prompt = parseIds(parser.value(QStringLiteral("prompt-ids")));
-    } else if (parser.isSet(QStringLiteral("chat"))) {
-        request.prompt =
-            model::llama2_chat_prompt(engine->tokenizer(), parser.value(QStringLiteral("system")).toStdString(), {},
-                                      parser.value(QStringLiteral("prompt")).toStdString());
-    } else {
-        request.prompt = engine->tokenizer().encode(parser.value(QStringLiteral("prompt")).toStdString());
+    if (parser.isSet(QStringLiteral("memory")) && !parser.isSet(QStringLiteral("adapter"))) {
+        throw UsageError("--memory needs the --adapter it was compressed with");
     }
+    auto engine = openEngine(parser);
+    std::unique_ptr<model::MemoryChat> chat;
+    model::GenerateRequest request;
+    if (loadAdapter(*engine, parser)) {
+        model::MemoryFile memory;
+        if (parser.isSet(QStringLiteral("memory"))) {
+            memory = model::read_memory_file(parser.value(QStringLiteral("memory")).toStdString());
+            if (memory.adapter_fingerprint != engine->adapter_info().fingerprint) {
+                throw std::runtime_error(
+                    parser.value(QStringLiteral("memory")).toStdString() +
+                    " was compressed with another adapter; compress the document again with this one");
+            }
+        }
+        chat = engine->open_memory_chat(memory.segments);
+        request.prompt = memory.residual;  // the decoder reads the uncompressed tail, then the question
+    }
+    const bool bos = request.prompt.empty();
+    std::vector<int32_t> turn;
+    if (parser.isSet(QStringLiteral("prompt-ids"))) {
+        turn = parseIds(parser.value(QStringLiteral("prompt-ids")));
+    } else if (parser.isSet(QStringLiteral("chat"))) {
+        turn = model::llama2_chat_prompt(engine->tokenizer(), parser.value(QStringLiteral("system")).toStdString(), {},
+                                         parser.value(QStringLiteral("prompt")).toStdString());
+    } else {
+        turn = engine->tokenizer().encode(parser.value(QStringLiteral("prompt")).toStdString(), bos);
+    }
+    request.prompt.insert(request.prompt.end(), turn.begin(), turn.end());
     request.max_new_tokens = intValue(parser, QStringLiteral("max-new-tokens"), 256);
     request.ignore_eos = parser.isSet(QStringLiteral("ignore-eos"));
     auto& s = request.sampling;
@@ -100,18 +124,17 @@ int runGenerate(const QStringList& args) {
     if (text)
         stream.emplace(engine->tokenizer());
     std::signal(SIGINT, onInterrupt);
-    const model::Generation result = engine->generate(
-        request,
-        [&](int32_t id) {
-            const std::string piece = stream ? stream->push(id) : std::string();
-            if (json) {
-                printJson(QJsonDocument(
-                    QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("text"), QString::fromStdString(piece)}}));
-            } else if (text) {
-                write(piece);
-            }
-        },
-        &g_interrupted);
+    const auto onToken = [&](int32_t id) {
+        const std::string piece = stream ? stream->push(id) : std::string();
+        if (json) {
+            printJson(QJsonDocument(
+                QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("text"), QString::fromStdString(piece)}}));
+        } else if (text) {
+            write(piece);
+        }
+    };
+    const model::Generation result =
+        chat ? chat->generate(request, onToken, &g_interrupted) : engine->generate(request, onToken, &g_interrupted);
     std::signal(SIGINT, SIG_DFL);
 
     const std::string rest = stream ? stream->flush() : std::string();

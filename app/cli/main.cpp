@@ -26,6 +26,10 @@ const std::vector<Command>& commands() {
          uio::cli::runScore},
         {QStringLiteral("make-model"), QStringLiteral("write a random model with a tokenizer, for tests and demos"),
          uio::cli::runMakeModel},
+        {QStringLiteral("adapter"), QStringLiteral("create (new) or describe (info) a UIO adapter"),
+         uio::cli::runAdapter},
+        {QStringLiteral("compress"), QStringLiteral("compress a text into UIO memory with an adapter"),
+         uio::cli::runCompress},
         {QStringLiteral("bench"), QStringLiteral("measure the machine and the engine (JSON)"), uio::cli::runBench},
         {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), uio::cli::runInfo},
     };

@@ -81,6 +81,18 @@ std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser) {
     return model::Engine::load(required(parser, QStringLiteral("model")).toStdString(), options);
 }
 
+void addAdapterOption(QCommandLineParser& parser) {
+    parser.addOption(
+        {QStringLiteral("adapter"), QStringLiteral("UIO adapter file (.safetensors)."), QStringLiteral("file")});
+}
+
+bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser) {
+    if (!parser.isSet(QStringLiteral("adapter")))
+        return false;
+    engine.load_adapter(parser.value(QStringLiteral("adapter")).toStdString());
+    return true;
+}
+
 QString readTextFile(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {

@@ -35,6 +35,10 @@ std::vector<int32_t> parseIds(const QString& text);
 void addModelOptions(QCommandLineParser& parser);
 std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser);
 
+// --adapter: loads the adapter into the engine when the option is given.
+void addAdapterOption(QCommandLineParser& parser);
+bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser);
+
 QString readTextFile(const QString& path);
 void printJson(const QJsonDocument& document);  // one line on stdout
 

@@ -13,7 +13,12 @@ int runScore(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Score a token sequence: log p(next token) at every position."));
     addModelOptions(parser);
+    addAdapterOption(parser);
     parser.addOptions({
+        {QStringLiteral("segment-length"),
+         QStringLiteral("With --adapter: score segment t of this many tokens given the memories of the segments "
+                        "before it (must be the adapter's)."),
+         QStringLiteral("l")},
         {QStringLiteral("ids"), QStringLiteral("Token ids, e.g. 1,450,4996."), QStringLiteral("ids")},
         {QStringLiteral("text-file"), QStringLiteral("A UTF-8 text, tokenized with BOS first."),
          QStringLiteral("file")},
@@ -33,7 +38,17 @@ int runScore(const QStringList& args) {
     if (ids.empty()) {
         ids = engine->tokenizer().encode(readTextFile(parser.value(QStringLiteral("text-file"))).toStdString());
     }
-    const model::ScoreResult result = engine->score(ids, intValue(parser, QStringLiteral("top-k"), 0));
+    const int topK = intValue(parser, QStringLiteral("top-k"), 0);
+    model::ScoreResult result;
+    if (loadAdapter(*engine, parser)) {
+        const int64_t l = engine->adapter_info().config.segment_length;
+        if (intValue(parser, QStringLiteral("segment-length"), static_cast<int>(l)) != l) {
+            throw UsageError("--segment-length must be the adapter's segment length, " + std::to_string(l));
+        }
+        result = engine->score_with_memory(ids, topK);
+    } else {
+        result = engine->score(ids, topK);
+    }
 
     if (!parser.isSet(QStringLiteral("json"))) {
         QTextStream(stdout) << "tokens: " << ids.size() << "\nsum_logprob: " << result.sum_logprob
@@ -56,10 +71,17 @@ int runScore(const QStringList& args) {
             {QStringLiteral("top"), top},
         });
     }
-    printJson(QJsonDocument(QJsonObject{{QStringLiteral("tokens"), tokens},
-                                        {QStringLiteral("positions"), positions},
-                                        {QStringLiteral("sum_logprob"), result.sum_logprob},
-                                        {QStringLiteral("perplexity"), result.perplexity}}));
+    QJsonObject json{{QStringLiteral("tokens"), tokens},
+                     {QStringLiteral("positions"), positions},
+                     {QStringLiteral("sum_logprob"), result.sum_logprob},
+                     {QStringLiteral("perplexity"), result.perplexity}};
+    if (!result.segment_perplexity.empty()) {
+        QJsonArray segments;
+        for (const double p : result.segment_perplexity)
+            segments.append(p);
+        json[QStringLiteral("segment_perplexity")] = segments;
+    }
+    printJson(QJsonDocument(json));
     return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "uio/model/engine.h"
 
+#include "engine_impl.h"
 #include "generator.h"
 #include "llama.h"
 #include "matmul.h"
@@ -13,22 +14,6 @@
 #include <chrono>
 
 namespace uio::model {
-
-struct Engine::Impl {
-    EngineOptions options;
-    Llama model{nullptr};
-    std::optional<Tokenizer> tokenizer;
-    std::filesystem::path dir;
-
-    void check_tokens(const std::vector<int32_t>& ids) const {
-        for (const int32_t id : ids) {
-            if (id < 0 || id >= model->config.n_vocab) {
-                throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary of " +
-                                 std::to_string(model->config.n_vocab));
-            }
-        }
-    }
-};
 
 Engine::Engine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -99,7 +84,14 @@ Generation Engine::generate(const GenerateRequest& request, const std::function<
         return stopped;
     }
     const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Generation result = decode(model, cache, logits, request.prompt, request, on_token, cancel);
+    const DecodeStep step = [&](int32_t id) {
+        if (cache.size() >= model.rope.n_positions()) {
+            return at::Tensor();
+        }
+        const auto input = at::tensor({static_cast<int64_t>(id)}, at::kLong).view({1, 1}).to(model.device());
+        return model.forward(input, cache).view({-1}).to(at::kCPU);
+    };
+    Generation result = decode(model.config.eos_id, step, logits, request.prompt, request, on_token, cancel);
     result.prompt_tokens = n_prompt;
     result.prefill_seconds = prefill_seconds;
     return result;

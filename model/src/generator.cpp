@@ -42,7 +42,7 @@ at::Tensor prefill(LlamaImpl& model, KVCache& cache, const std::vector<int32_t>&
     return model.logits(last_hidden.narrow(1, last_hidden.size(1) - 1, 1)).view({-1}).to(at::kCPU);  // (V)
 }
 
-Generation decode(LlamaImpl& model, KVCache& cache, at::Tensor logits, std::vector<int32_t> history,
+Generation decode(int32_t eos_id, const DecodeStep& step, at::Tensor logits, std::vector<int32_t> history,
                   const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
                   const std::atomic<bool>* cancel) {
     Generation result;
@@ -58,7 +58,7 @@ Generation decode(LlamaImpl& model, KVCache& cache, at::Tensor logits, std::vect
             break;
         }
         const int32_t id = sampler.sample({logits.data_ptr<float>(), static_cast<size_t>(logits.numel())}, history);
-        if (id == model.config.eos_id && !request.ignore_eos) {
+        if (id == eos_id && !request.ignore_eos) {
             result.stop = StopReason::Eos;
             break;
         }
@@ -67,14 +67,48 @@ Generation decode(LlamaImpl& model, KVCache& cache, at::Tensor logits, std::vect
         if (on_token) {
             on_token(id);
         }
-        if (cache.size() >= model.rope.n_positions()) {
+        logits = step(id);
+        if (!logits.defined()) {
             result.stop = StopReason::ContextFull;
             break;
         }
-        logits = model.forward(token_tensor(&id, 1, model.device()), cache).view({-1}).to(at::kCPU);
     }
     result.decode_seconds = seconds_since(start);
     return result;
+}
+
+void add_scores(ScoreResult& result, const std::vector<int32_t>& ids, int64_t start, const at::Tensor& logits,
+                int top_k) {
+    const auto n = static_cast<int64_t>(ids.size());
+    const int64_t len = logits.size(0);
+    const auto logprobs = at::log_softmax(logits.to(at::kFloat), -1).to(at::kCPU).to(at::kDouble).contiguous();
+    const auto lp = logprobs.accessor<double, 2>();
+    at::Tensor top_values, top_ids;
+    if (top_k > 0) {
+        std::tie(top_values, top_ids) = logprobs.topk(std::min<int64_t>(top_k, logprobs.size(-1)), -1);
+        top_ids = top_ids.contiguous();
+        top_values = top_values.contiguous();
+    }
+    for (int64_t i = 0; i < len; ++i) {
+        const int64_t index = start + i;
+        ScoredPosition p;
+        p.token = ids[index];
+        if (index + 1 < n) {
+            p.next = ids[index + 1];
+            p.next_logprob = lp[i][*p.next];
+            result.sum_logprob += *p.next_logprob;
+        }
+        for (int64_t k = 0; top_k > 0 && k < top_ids.size(1); ++k) {
+            p.top.emplace_back(static_cast<int32_t>(top_ids.accessor<int64_t, 2>()[i][k]),
+                               top_values.accessor<double, 2>()[i][k]);
+        }
+        result.positions.push_back(std::move(p));
+    }
+}
+
+void finish_scores(ScoreResult& result) {
+    const auto n = static_cast<double>(result.positions.size());
+    result.perplexity = n > 1 ? std::exp(-result.sum_logprob / (n - 1)) : 1.0;
 }
 
 ScoreResult score_tokens(LlamaImpl& model, KVCache& cache, const std::vector<int32_t>& ids, int top_k) {
@@ -82,32 +116,10 @@ ScoreResult score_tokens(LlamaImpl& model, KVCache& cache, const std::vector<int
     const auto n = static_cast<int64_t>(ids.size());
     for (int64_t start = 0; start < n; start += kPrefillChunk) {
         const int64_t len = std::min<int64_t>(kPrefillChunk, n - start);
-        const auto logits = model.forward(token_tensor(ids.data() + start, len, model.device()), cache)[0];  // (len, V)
-        const auto logprobs = at::log_softmax(logits, -1).to(at::kCPU).to(at::kDouble).contiguous();
-        const auto lp = logprobs.accessor<double, 2>();
-        at::Tensor top_values, top_ids;
-        if (top_k > 0) {
-            std::tie(top_values, top_ids) = logprobs.topk(std::min<int64_t>(top_k, logprobs.size(-1)), -1);
-            top_ids = top_ids.contiguous();
-            top_values = top_values.contiguous();
-        }
-        for (int64_t i = 0; i < len; ++i) {
-            const int64_t index = start + i;
-            ScoredPosition p;
-            p.token = ids[index];
-            if (index + 1 < n) {
-                p.next = ids[index + 1];
-                p.next_logprob = lp[i][*p.next];
-                result.sum_logprob += *p.next_logprob;
-            }
-            for (int64_t k = 0; top_k > 0 && k < top_ids.size(1); ++k) {
-                p.top.emplace_back(static_cast<int32_t>(top_ids.accessor<int64_t, 2>()[i][k]),
-                                   top_values.accessor<double, 2>()[i][k]);
-            }
-            result.positions.push_back(std::move(p));
-        }
+        add_scores(result, ids, start, model.forward(token_tensor(ids.data() + start, len, model.device()), cache)[0],
+                   top_k);
     }
-    result.perplexity = n > 1 ? std::exp(-result.sum_logprob / static_cast<double>(n - 1)) : 1.0;
+    finish_scores(result);
     return result;
 }
 

@@ -1,5 +1,6 @@
 // The `uio` command line as scripts use it: real processes, real files, JSON output.
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -38,6 +39,7 @@ private Q_SLOTS:
     void generateIsReproducibleWithASeed();
     void generateStreamsText();
     void scoreJson();
+    void adapterCompressAndAnswer();
     void errorsSayWhatToDo_data();
     void errorsSayWhatToDo();
 
@@ -124,6 +126,61 @@ void TestCli::scoreJson() {
     QVERIFY(positions[4].toObject()[QStringLiteral("next_logprob")].isNull());
     QVERIFY(std::abs(json[QStringLiteral("sum_logprob")].toDouble() - sum) < 1e-9);
     QVERIFY(std::abs(json[QStringLiteral("perplexity")].toDouble() - std::exp(-sum / 4)) < 1e-6);
+}
+
+void TestCli::adapterCompressAndAnswer() {
+    const QString adapter = m_dir.filePath(QStringLiteral("adapter.safetensors"));
+    Run run = uio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model,
+                   QStringLiteral("--out"), adapter, QStringLiteral("--segment-length"), QStringLiteral("32"),
+                   QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
+                   QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    run = uio({QStringLiteral("adapter"), QStringLiteral("info"), adapter});
+    const QJsonObject info = QJsonDocument::fromJson(run.out).object();
+    QCOMPARE(info[QStringLiteral("compression")].toInt(), 8);
+    QCOMPARE(info[QStringLiteral("num_layers")].toInt(), 2);
+
+    const QString text = m_dir.filePath(QStringLiteral("doc.txt"));
+    QFile file(text);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 60; ++i)
+        file.write("The whale swam past the ship at dawn, and the sailors sang. ");
+    file.close();
+    const QString memory = m_dir.filePath(QStringLiteral("doc.memory.safetensors"));
+    run = uio({QStringLiteral("compress"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+               QStringLiteral("--text-file"), text, QStringLiteral("--out"), memory});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject compressed = QJsonDocument::fromJson(run.out).object();
+    const int tokens = compressed[QStringLiteral("tokens")].toInt();
+    QCOMPARE(compressed[QStringLiteral("segments")].toInt(), tokens / 32);
+    QCOMPARE(compressed[QStringLiteral("residual_tokens")].toInt(), tokens % 32);
+
+    run = uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+               QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("Who sang?"),
+               QStringLiteral("--chat"), QStringLiteral("--max-new-tokens"), QStringLiteral("40"),
+               QStringLiteral("--ignore-eos"), QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject summary = QJsonDocument::fromJson(run.out.trimmed().split('\n').last()).object();
+    QCOMPARE(summary[QStringLiteral("generated_tokens")].toInt(), 40);
+
+    run = uio({QStringLiteral("score"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+               QStringLiteral("--segment-length"), QStringLiteral("32"), QStringLiteral("--text-file"), text,
+               QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject score = QJsonDocument::fromJson(run.out).object();
+    QCOMPARE(score[QStringLiteral("positions")].toArray().size(), tokens);
+    QCOMPARE(score[QStringLiteral("segment_perplexity")].toArray().size(), (tokens + 31) / 32);
+
+    // A memory file made with another adapter is refused.
+    const QString other = m_dir.filePath(QStringLiteral("other.safetensors"));
+    uio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model, QStringLiteral("--out"),
+         other, QStringLiteral("--segment-length"), QStringLiteral("32"), QStringLiteral("--memory-tokens"),
+         QStringLiteral("4"), QStringLiteral("--rank"), QStringLiteral("4"), QStringLiteral("--seed"),
+         QStringLiteral("9")});
+    run = uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), other,
+               QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("x")});
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains("compressed with another adapter"), run.err.constData());
 }
 
 void TestCli::errorsSayWhatToDo_data() {

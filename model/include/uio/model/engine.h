@@ -4,6 +4,7 @@
 #pragma once
 
 #include "uio/model/config.h"
+#include "uio/model/memory.h"
 #include "uio/model/sampler.h"
 #include "uio/model/tokenizer.h"
 #include "uio/model/types.h"
@@ -51,8 +52,11 @@ struct ScoredPosition {
 struct ScoreResult {
     std::vector<ScoredPosition> positions;
     double sum_logprob = 0.0;
-    double perplexity = 0.0;  // exp(-sum_logprob / number of predicted tokens)
+    double perplexity = 0.0;                 // exp(-sum_logprob / number of predicted tokens)
+    std::vector<double> segment_perplexity;  // with memory: per segment of l tokens
 };
+
+class MemoryChat;
 
 class Engine {
 public:
@@ -72,9 +76,51 @@ public:
 
     ScoreResult score(const std::vector<int32_t>& ids, int top_k = 0);
 
+    // The UIO adapter (uio-method.md §7). The engine holds at most one; each call replaces it.
+    void create_adapter(const AdapterConfig& config, uint64_t seed = 0);
+    void load_adapter(const std::filesystem::path& path);  // refuses one made for another model
+    void save_adapter(const std::filesystem::path& path) const;
+    bool has_adapter() const;
+    AdapterInfo adapter_info() const;  // throws without an adapter
+    std::string model_fingerprint() const;
+
+    // Compresses full segments (each exactly segment_length tokens) in one batch: one blob
+    // [L, m, d] per segment, in the model's compute dtype. Deterministic.
+    std::vector<MemoryBlob> compress(const std::vector<std::vector<int32_t>>& segments);
+
+    // A conversation with these memories (documents in order) in front. Their keys and values
+    // are projected once, here, and stay on the device. The engine must outlive the chat.
+    std::unique_ptr<MemoryChat> open_memory_chat(const std::vector<MemoryBlob>& memories);
+
+    // The method's perplexity protocol: segment t of ids is scored given the memories of
+    // segments 0..t-1. Throws when the text needs more positions than the model has.
+    ScoreResult score_with_memory(const std::vector<int32_t>& ids, int top_k = 0);
+
 private:
+    friend class MemoryChat;
     struct Impl;
     explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// What an adapter file says about itself (no base model needed). Throws ModelError.
+AdapterInfo read_adapter_info_file(const std::filesystem::path& path);
+
+class MemoryChat {
+public:
+    ~MemoryChat();
+    int64_t memory_segments() const;
+    int64_t positions_free() const;  // after the memories, for the tail, the question and the answer
+
+    // prompt: the documents' residual tail followed by the chat turn. Every call starts again
+    // from the documents' memories; tokens beyond each full segment are compressed on the way.
+    Generation generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token = {},
+                        const std::atomic<bool>* cancel = nullptr);
+
+private:
+    friend class Engine;
+    struct Impl;
+    explicit MemoryChat(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -1,0 +1,83 @@
+// uio adapter new|info: create a fresh UIO adapter for a base model, or describe one.
+
+#include "command.h"
+#include "options.h"
+
+#include <QJsonObject>
+#include <QTextStream>
+
+namespace uio::cli {
+
+namespace {
+
+QJsonObject infoJson(const model::AdapterInfo& info) {
+    return QJsonObject{
+        {QStringLiteral("segment_length"), static_cast<qint64>(info.config.segment_length)},
+        {QStringLiteral("memory_tokens"), static_cast<qint64>(info.config.memory_tokens)},
+        {QStringLiteral("compression"), static_cast<qint64>(info.config.segment_length / info.config.memory_tokens)},
+        {QStringLiteral("rank"), static_cast<qint64>(info.config.rank)},
+        {QStringLiteral("alpha"), info.config.alpha},
+        {QStringLiteral("base_fingerprint"), QString::fromStdString(info.base_fingerprint)},
+        {QStringLiteral("hidden_size"), static_cast<qint64>(info.n_embd)},
+        {QStringLiteral("num_layers"), static_cast<qint64>(info.n_layer)},
+        {QStringLiteral("parameters"), static_cast<qint64>(info.n_params)}};
+}
+
+int adapterNew(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Create a fresh adapter for a base model: LoRA A Kaiming-uniform, B zero, e_mem and e_rep copied from the EOS "
+        "embedding. Untrained, it compresses nothing useful; train it with 'uio train'."));
+    addModelOptions(parser);
+    parser.addOptions({
+        {QStringLiteral("out"), QStringLiteral("Adapter file to write (.safetensors)."), QStringLiteral("file")},
+        {QStringLiteral("segment-length"), QStringLiteral("Tokens per segment, l (default 1024)."),
+         QStringLiteral("l")},
+        {QStringLiteral("memory-tokens"), QStringLiteral("Memory tokens per segment, m (default 32)."),
+         QStringLiteral("m")},
+        {QStringLiteral("rank"), QStringLiteral("LoRA rank (default 128)."), QStringLiteral("r")},
+        {QStringLiteral("alpha"), QStringLiteral("LoRA alpha; the scale is alpha / rank (default 512)."),
+         QStringLiteral("a")},
+        {QStringLiteral("seed"), QStringLiteral("Random seed of the LoRA A matrices (default 0)."),
+         QStringLiteral("s")},
+    });
+    parse(parser, QStringLiteral("adapter new"), args);
+    const QString out = required(parser, QStringLiteral("out"));
+    model::AdapterConfig config;
+    config.segment_length = intValue(parser, QStringLiteral("segment-length"), 1024);
+    config.memory_tokens = intValue(parser, QStringLiteral("memory-tokens"), 32);
+    config.rank = intValue(parser, QStringLiteral("rank"), 128);
+    config.alpha = doubleValue(parser, QStringLiteral("alpha"), 512.0);
+    auto engine = openEngine(parser);
+    engine->create_adapter(config, parser.value(QStringLiteral("seed")).toULongLong());
+    engine->save_adapter(out.toStdString());
+    printJson(QJsonDocument(infoJson(engine->adapter_info())));
+    return 0;
+}
+
+int adapterInfo(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Describe an adapter file: uio adapter info FILE"));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Adapter file."));
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("uio adapter info")} + args) ||
+        parser.positionalArguments().size() != 1) {
+        throw UsageError("give one adapter file");
+    }
+    printJson(
+        QJsonDocument(infoJson(model::read_adapter_info_file(parser.positionalArguments().first().toStdString()))));
+    return 0;
+}
+
+}  // namespace
+
+int runAdapter(const QStringList& args) {
+    const QString what = args.value(0);
+    if (what == QLatin1String("new"))
+        return adapterNew(args.mid(1));
+    if (what == QLatin1String("info"))
+        return adapterInfo(args.mid(1));
+    throw UsageError("uio adapter needs one of: new, info");
+}
+
+}  // namespace uio::cli

@@ -1,0 +1,37 @@
+// The inside of Engine, shared by engine.cpp (base model) and engine_memory.cpp (UIO memory).
+#pragma once
+
+#include "adapter.h"
+#include "llama.h"
+#include "uio/model/engine.h"
+#include "uio/model/error.h"
+
+#include <optional>
+
+namespace uio::model {
+
+struct Engine::Impl {
+    EngineOptions options;
+    Llama model{nullptr};
+    std::optional<Tokenizer> tokenizer;
+    std::filesystem::path dir;
+    Adapter adapter{nullptr};
+
+    AdapterImpl& require_adapter() {
+        if (!adapter) {
+            throw ModelError("no adapter is loaded: create one with 'uio adapter new' or load one with --adapter");
+        }
+        return *adapter;
+    }
+
+    void check_tokens(const std::vector<int32_t>& ids) const {
+        for (const int32_t id : ids) {
+            if (id < 0 || id >= model->config.n_vocab) {
+                throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                                 std::to_string(model->config.n_vocab));
+            }
+        }
+    }
+};
+
+}  // namespace uio::model
