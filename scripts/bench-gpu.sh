@@ -48,6 +48,7 @@ models=(/tmp/uio-tiny)
 [ -d .shared-models ] && models+=(.shared-models/*)
 python3 scripts/hf_compare.py "$uio" cpu "${models[@]}" > "$out/hf-compare-cpu.json"
 python3 scripts/hf_compare.py "$uio" cuda "${models[@]}" > "$out/hf-compare-cuda.json"
+python3 scripts/import_check.py "$uio" /tmp/uio-tiny > "$out/import-check.json"
 fi
 
 if [ "$stage" = all ] || [ "$stage" = bench ]; then

@@ -69,6 +69,36 @@ int adapterInfo(const QStringList& args) {
     return 0;
 }
 
+int adapterImport(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Convert the authors' checkpoint (a torch.save'd list of tensors: e_mem, 4 encoder LoRA tensors per layer, "
+        "e_rep, 4 transfer-head tensors per layer) into an adapter file. No pickled code is run: anything but "
+        "tensors and lists is refused."));
+    addModelOptions(parser);
+    parser.addOptions({
+        {QStringLiteral("checkpoint"), QStringLiteral("The authors' .pt / .bin file."), QStringLiteral("file")},
+        {QStringLiteral("out"), QStringLiteral("Adapter file to write (.safetensors)."), QStringLiteral("file")},
+        {QStringLiteral("segment-length"), QStringLiteral("Tokens per segment it was trained with (default 1024)."),
+         QStringLiteral("l")},
+        {QStringLiteral("memory-tokens"), QStringLiteral("Memory tokens per segment (default 32)."),
+         QStringLiteral("m")},
+        {QStringLiteral("alpha"), QStringLiteral("LoRA alpha it was trained with (default 512)."), QStringLiteral("a")},
+    });
+    parse(parser, QStringLiteral("adapter import"), args);
+    const QString checkpoint = required(parser, QStringLiteral("checkpoint"));
+    const QString out = required(parser, QStringLiteral("out"));
+    model::AdapterConfig config;
+    config.segment_length = intValue(parser, QStringLiteral("segment-length"), 1024);
+    config.memory_tokens = intValue(parser, QStringLiteral("memory-tokens"), 32);
+    config.alpha = doubleValue(parser, QStringLiteral("alpha"), 512.0);
+    auto engine = openEngine(parser);
+    engine->import_adapter(checkpoint.toStdString(), config);
+    engine->save_adapter(out.toStdString());
+    printJson(QJsonDocument(infoJson(engine->adapter_info())));
+    return 0;
+}
+
 }  // namespace
 
 int runAdapter(const QStringList& args) {

@@ -26,7 +26,7 @@ const std::vector<Command>& commands() {
          uio::cli::runScore},
         {QStringLiteral("make-model"), QStringLiteral("write a random model with a tokenizer, for tests and demos"),
          uio::cli::runMakeModel},
-        {QStringLiteral("adapter"), QStringLiteral("create (new) or describe (info) a UIO adapter"),
+        {QStringLiteral("adapter"), QStringLiteral("create (new), describe (info) or import (import) a UIO adapter"),
          uio::cli::runAdapter},
         {QStringLiteral("compress"), QStringLiteral("compress a text into UIO memory with an adapter"),
          uio::cli::runCompress},

@@ -180,6 +180,54 @@ AdapterInfo read_adapter_info(const std::filesystem::path& path) {
     return info;
 }
 
+Adapter adapter_from_authors_list(const std::vector<at::Tensor>& tensors, const LlamaImpl& model,
+                                  const AdapterConfig& config, const std::string& source) {
+    const int64_t L = model.config.n_layer, d = model.config.n_embd;
+    if (static_cast<int64_t>(tensors.size()) != 2 + 8 * L) {
+        throw ModelError(source + ": holds " + std::to_string(tensors.size()) + " tensors; a checkpoint for this " +
+                         std::to_string(L) + "-layer model has " + std::to_string(2 + 8 * L) +
+                         " (e_mem, 4 per layer, e_rep, 4 per layer)");
+    }
+    AdapterConfig c = config;
+    c.rank = tensors[1].dim() == 2 ? tensors[1].size(0) : 0;
+    Adapter adapter(model.config, c);
+    adapter->base_fingerprint = model_fingerprint(model);
+    // Targets in the checkpoint's order.
+    std::vector<std::pair<std::string, at::Tensor*>> order{{"e_mem", &adapter->e_mem}};
+    for (int64_t k = 0; k < L; ++k) {
+        AdapterLayerImpl& layer = adapter->layer(k);
+        const std::string p = "layers." + std::to_string(k) + ".encoder.";
+        order.insert(order.end(), {{p + "q.A", &layer.encoder_q->A},
+                                   {p + "q.B", &layer.encoder_q->B},
+                                   {p + "v.A", &layer.encoder_v->A},
+                                   {p + "v.B", &layer.encoder_v->B}});
+    }
+    order.emplace_back("e_rep", &adapter->e_rep);
+    for (int64_t k = 0; k < L; ++k) {
+        AdapterLayerImpl& layer = adapter->layer(k);
+        const std::string p = "layers." + std::to_string(k) + ".transfer.";
+        order.insert(order.end(), {{p + "k.A", &layer.transfer_k->A},
+                                   {p + "k.B", &layer.transfer_k->B},
+                                   {p + "v.A", &layer.transfer_v->A},
+                                   {p + "v.B", &layer.transfer_v->B}});
+    }
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < order.size(); ++i) {
+        at::Tensor& target = *order[i].second;
+        at::Tensor value = tensors[i].detach().to(at::kFloat);
+        if (target.dim() == 1 && value.numel() == d) {
+            value = value.reshape({d});  // e_mem / e_rep may be stored as (1, d)
+        }
+        if (value.sizes() != target.sizes()) {
+            throw ModelError(source + ": tensor " + std::to_string(i) + " (" + order[i].first + ") has shape " +
+                             shape_string(value.sizes()) + ", this model needs " + shape_string(target.sizes()));
+        }
+        target.copy_(value);
+    }
+    adapter->to(model.device());
+    return adapter;
+}
+
 Adapter load_adapter(const std::filesystem::path& path, const LlamaImpl& model) {
     const std::string name = path.string();
     const AdapterInfo info = read_adapter_info(path);

@@ -63,6 +63,12 @@ Adapter load_adapter(const std::filesystem::path& path, const LlamaImpl& model);
 
 AdapterInfo adapter_info(const AdapterImpl& adapter, const LlamaConfig& base);
 
+// The authors' checkpoint as a list of tensors in the order of uio-method.md §7:
+// [e_mem, (q.A, q.B, v.A, v.B) x L, e_rep, (k.A, k.B, v.A, v.B) x L]. The rank comes from the
+// tensors; l, m and alpha from `config`. Throws ModelError naming the first tensor that does not fit.
+Adapter adapter_from_authors_list(const std::vector<at::Tensor>& tensors, const LlamaImpl& model,
+                                  const AdapterConfig& config, const std::string& source);
+
 // What an adapter file says about itself, without a base model. Throws ModelError.
 AdapterInfo read_adapter_info(const std::filesystem::path& path);
 

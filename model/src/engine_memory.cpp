@@ -5,6 +5,7 @@
 #include "generator.h"
 #include "memory_blob.h"
 #include "memory_session.h"
+#include "torch_checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -28,6 +29,11 @@ void Engine::load_adapter(const std::filesystem::path& path) {
 
 void Engine::save_adapter(const std::filesystem::path& path) const {
     uio::model::save_adapter(m_impl->require_adapter(), m_impl->model->config, path);
+}
+
+void Engine::import_adapter(const std::filesystem::path& checkpoint, const AdapterConfig& config) {
+    m_impl->adapter =
+        adapter_from_authors_list(read_torch_tensor_list(checkpoint), *m_impl->model, config, checkpoint.string());
 }
 
 bool Engine::has_adapter() const {

@@ -80,6 +80,9 @@ public:
     void create_adapter(const AdapterConfig& config, uint64_t seed = 0);
     void load_adapter(const std::filesystem::path& path);  // refuses one made for another model
     void save_adapter(const std::filesystem::path& path) const;
+    // The authors' checkpoint (a torch.save'd list of tensors, §7), read without running any
+    // pickled code; l, m and alpha are not in that file and come from `config`.
+    void import_adapter(const std::filesystem::path& checkpoint, const AdapterConfig& config);
     bool has_adapter() const;
     AdapterInfo adapter_info() const;  // throws without an adapter
     std::string model_fingerprint() const;
