@@ -1,6 +1,9 @@
 // uio bench: JSON figures of the machine's ceilings and the engine's speed against them.
 //   uio bench gemm      matrix-multiply rate (the ceiling of prefill) and memory copy rate
 //   uio bench generate  prefill and decode tokens/s of a model, as fractions of those ceilings
+//   uio bench compress, decode-memory: see bench_memory.cpp
+
+#include "bench.h"
 
 #include "command.h"
 #include "options.h"
@@ -15,9 +18,7 @@
 
 namespace uio::cli {
 
-namespace {
-
-QJsonObject machine(const std::string& device) {
+QJsonObject machineJson(const std::string& device) {
     const model::RuntimeInfo info = model::runtime_info();
     return QJsonObject{{QStringLiteral("host"), QSysInfo::machineHostName()},
                        {QStringLiteral("device_name"), QString::fromStdString(model::device_name(device))},
@@ -30,6 +31,19 @@ double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values.empty() ? 0.0 : values[values.size() / 2];
 }
+
+QJsonObject modelJson(const model::LlamaConfig& c) {
+    return QJsonObject{{QStringLiteral("n_layer"), static_cast<qint64>(c.n_layer)},
+                       {QStringLiteral("n_embd"), static_cast<qint64>(c.n_embd)},
+                       {QStringLiteral("n_vocab"), static_cast<qint64>(c.n_vocab)},
+                       {QStringLiteral("n_params"), static_cast<qint64>(c.n_params())}};
+}
+
+int64_t gemmSizeFor(const std::string& device) {
+    return device.rfind("cuda", 0) == 0 ? 8192 : 2048;
+}
+
+namespace {
 
 int benchGemm(const QStringList& args) {
     QCommandLineParser parser;
@@ -50,7 +64,7 @@ int benchGemm(const QStringList& args) {
     const int repeats = intValue(parser, QStringLiteral("repeats"), 5);
     printJson(QJsonDocument(QJsonObject{
         {QStringLiteral("bench"), QStringLiteral("gemm")},
-        {QStringLiteral("machine"), machine(device)},
+        {QStringLiteral("machine"), machineJson(device)},
         {QStringLiteral("device"), QString::fromStdString(device)},
         {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(dtype))},
         {QStringLiteral("size"), n},
@@ -101,21 +115,16 @@ int benchGenerate(const QStringList& args) {
     const double layer_weights =
         static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 1 : 2));
     const double head_weights = static_cast<double>(c.n_vocab * c.n_embd);
-    // A GPU reaches its peak only on large products; 2048 is already large for a CPU.
-    const int64_t gemm_size = device.rfind("cuda", 0) == 0 ? 8192 : 2048;
-    const double gemm = model::measure_gemm_gflops(device, engine->dtype(), gemm_size, 3);
+    const double gemm = model::measure_gemm_gflops(device, engine->dtype(), gemmSizeFor(device), 3);
     const double copy = model::measure_copy_gbps(device, int64_t(256) << 20, 3);
     const double prefill_gflops = median(prefill) * 2.0 * layer_weights / 1e9;
     const double decode_gbps = median(decode) * (layer_weights + head_weights) * bytes_per_weight / 1e9;
     printJson(QJsonDocument(QJsonObject{
         {QStringLiteral("bench"), QStringLiteral("generate")},
-        {QStringLiteral("machine"), machine(device)},
+        {QStringLiteral("machine"), machineJson(device)},
         {QStringLiteral("device"), QString::fromStdString(device)},
         {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
-        {QStringLiteral("model"), QJsonObject{{QStringLiteral("n_layer"), static_cast<qint64>(c.n_layer)},
-                                              {QStringLiteral("n_embd"), static_cast<qint64>(c.n_embd)},
-                                              {QStringLiteral("n_vocab"), static_cast<qint64>(c.n_vocab)},
-                                              {QStringLiteral("n_params"), static_cast<qint64>(c.n_params())}}},
+        {QStringLiteral("model"), modelJson(c)},
         {QStringLiteral("prompt_tokens"), n_prompt},
         {QStringLiteral("new_tokens"), n_new},
         {QStringLiteral("repeats"), repeats},
@@ -135,11 +144,19 @@ int benchGenerate(const QStringList& args) {
 
 int runBench(const QStringList& args) {
     const QString what = args.value(0);
-    if (what == QLatin1String("gemm"))
+    if (what == QLatin1String("gemm")) {
         return benchGemm(args.mid(1));
-    if (what == QLatin1String("generate"))
+    }
+    if (what == QLatin1String("generate")) {
         return benchGenerate(args.mid(1));
-    throw UsageError("uio bench needs one of: gemm, generate");
+    }
+    if (what == QLatin1String("compress")) {
+        return benchCompress(args.mid(1));
+    }
+    if (what == QLatin1String("decode-memory")) {
+        return benchDecodeMemory(args.mid(1));
+    }
+    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory");
 }
 
 }  // namespace uio::cli

@@ -1,0 +1,159 @@
+// uio bench compress / decode-memory: the speed of UIO memory.
+//   compress       encoder tokens/s over batches of full segments
+//   decode-memory  decode tokens/s with 0, 10, 90 ... memory segments in front, next to what the
+//                  extra attention reads predict (memories are projected once, not per token)
+
+#include "bench.h"
+#include "command.h"
+#include "options.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonObject>
+
+#include <random>
+
+namespace uio::cli {
+
+namespace {
+
+// An adapter for the bench: the given file, or a fresh one of the method's default shape.
+void prepareAdapter(model::Engine& engine, const QCommandLineParser& parser) {
+    if (!loadAdapter(engine, parser)) {
+        engine.create_adapter(model::AdapterConfig{}, 0);
+    }
+}
+
+std::vector<int32_t> randomTokens(const model::LlamaConfig& c, size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<int32_t> ids(n);
+    for (auto& id : ids)
+        id = static_cast<int32_t>(3 + rng() % static_cast<uint32_t>(c.n_vocab - 3));
+    return ids;
+}
+
+}  // namespace
+
+int benchCompress(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Measure compression (encoder) tokens/s."));
+    addModelOptions(parser);
+    addAdapterOption(parser);
+    parser.addOptions({
+        {QStringLiteral("segments"), QStringLiteral("Segments to compress (default 8)."), QStringLiteral("n")},
+        {QStringLiteral("batch"), QStringLiteral("Segments per batch (default 4)."), QStringLiteral("n")},
+    });
+    parse(parser, QStringLiteral("bench compress"), args);
+    const int n_segments = intValue(parser, QStringLiteral("segments"), 8);
+    const int batch = std::max(1, intValue(parser, QStringLiteral("batch"), 4));
+    auto engine = openEngine(parser);
+    prepareAdapter(*engine, parser);
+    const auto l = static_cast<size_t>(engine->adapter_info().config.segment_length);
+    std::vector<std::vector<int32_t>> segments;
+    for (int s = 0; s < batch; ++s)
+        segments.push_back(randomTokens(engine->config(), l, static_cast<uint32_t>(s)));
+    engine->compress({segments.front()});  // warm-up
+    QElapsedTimer timer;
+    timer.start();
+    for (int done = 0; done < n_segments; done += batch)
+        engine->compress(segments);
+    const double seconds = timer.nsecsElapsed() / 1e9;
+    const double tokens = static_cast<double>(((n_segments + batch - 1) / batch) * batch) * static_cast<double>(l);
+    // The encoder runs L-1 full layers over l + m rows: 2 FLOPs per layer weight per row.
+    const model::LlamaConfig& c = engine->config();
+    const double layer_weights =
+        static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 1 : 2)) / c.n_layer;
+    const double rows_per_token =
+        1.0 + 1.0 / engine->adapter_info().config.segment_length * engine->adapter_info().config.memory_tokens;
+    const double gflops = tokens / seconds * rows_per_token * 2.0 * layer_weights * (c.n_layer - 1) / 1e9;
+    const double gemm = model::measure_gemm_gflops(engine->device(), engine->dtype(), gemmSizeFor(engine->device()), 3);
+    printJson(QJsonDocument(QJsonObject{
+        {QStringLiteral("bench"), QStringLiteral("compress")},
+        {QStringLiteral("machine"), machineJson(engine->device())},
+        {QStringLiteral("device"), QString::fromStdString(engine->device())},
+        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
+        {QStringLiteral("model"), modelJson(c)},
+        {QStringLiteral("segment_length"), static_cast<qint64>(l)},
+        {QStringLiteral("batch"), batch},
+        {QStringLiteral("tokens_per_s"), tokens / seconds},
+        {QStringLiteral("gflops"), gflops},
+        {QStringLiteral("gemm_gflops"), gemm},
+        {QStringLiteral("fraction_of_gemm"), gflops / gemm},
+    }));
+    return 0;
+}
+
+int benchDecodeMemory(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Measure decode tokens/s with memory segments in front."));
+    addModelOptions(parser);
+    addAdapterOption(parser);
+    parser.addOptions({
+        {QStringLiteral("segments"), QStringLiteral("Memory segments to try (default 0,10,90)."),
+         QStringLiteral("list")},
+        {QStringLiteral("new-tokens"), QStringLiteral("Tokens to decode (default 32)."), QStringLiteral("n")},
+        {QStringLiteral("repeats"), QStringLiteral("Timed repeats; medians are reported (default 3)."),
+         QStringLiteral("n")},
+    });
+    parse(parser, QStringLiteral("bench decode-memory"), args);
+    const int n_new = intValue(parser, QStringLiteral("new-tokens"), 32);
+    const int repeats = intValue(parser, QStringLiteral("repeats"), 3);
+    std::vector<int> counts;
+    for (const int32_t s :
+         parseIds(parser.value(QStringLiteral("segments")).isEmpty() ? QStringLiteral("0,10,90")
+                                                                     : parser.value(QStringLiteral("segments")))) {
+        counts.push_back(s);
+    }
+    auto engine = openEngine(parser);
+    prepareAdapter(*engine, parser);
+    const model::LlamaConfig& c = engine->config();
+    const model::AdapterInfo adapter = engine->adapter_info();
+    // Decoding cost does not depend on what the memories say: one real segment, repeated.
+    const model::MemoryBlob blob =
+        engine->compress({randomTokens(c, static_cast<size_t>(adapter.config.segment_length), 1)}).front();
+
+    model::GenerateRequest request;
+    request.prompt = randomTokens(c, 16, 2);
+    request.prompt.front() = c.bos_id;
+    request.max_new_tokens = n_new;
+    request.ignore_eos = true;
+    request.sampling.temperature = 0.0f;
+    const double bytes = engine->dtype() == model::DType::F32 ? 4.0 : 2.0;
+    const double weight_bytes =
+        static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 0 : 1)) * bytes;
+    QJsonArray rows;
+    double base_rate = 0.0;
+    for (const int s : counts) {
+        auto chat = engine->open_memory_chat(std::vector<model::MemoryBlob>(static_cast<size_t>(s), blob));
+        chat->generate(request);  // warm-up
+        std::vector<double> rates;
+        for (int r = 0; r < repeats; ++r) {
+            const model::Generation g = chat->generate(request);
+            rates.push_back(static_cast<double>(g.ids.size()) / g.decode_seconds);
+        }
+        const double rate = median(rates);
+        if (rows.isEmpty())
+            base_rate = rate;
+        // Each token reads the weights and the keys and values of every memory position.
+        const double kv_bytes = 2.0 * c.n_layer * s * adapter.config.memory_tokens * c.n_kv_head * c.head_dim() * bytes;
+        rows.append(
+            QJsonObject{{QStringLiteral("segments"), s},
+                        {QStringLiteral("memory_positions"), static_cast<qint64>(s * adapter.config.memory_tokens)},
+                        {QStringLiteral("decode_tokens_per_s"), rate},
+                        {QStringLiteral("relative_to_first"), rate / base_rate},
+                        {QStringLiteral("predicted_by_bytes_read"), weight_bytes / (weight_bytes + kv_bytes)}});
+    }
+    printJson(QJsonDocument(QJsonObject{
+        {QStringLiteral("bench"), QStringLiteral("decode-memory")},
+        {QStringLiteral("machine"), machineJson(engine->device())},
+        {QStringLiteral("device"), QString::fromStdString(engine->device())},
+        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
+        {QStringLiteral("model"), modelJson(c)},
+        {QStringLiteral("memory_tokens"), static_cast<qint64>(adapter.config.memory_tokens)},
+        {QStringLiteral("new_tokens"), n_new},
+        {QStringLiteral("results"), rows},
+    }));
+    return 0;
+}
+
+}  // namespace uio::cli
