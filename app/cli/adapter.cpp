@@ -103,11 +103,16 @@ int adapterImport(const QStringList& args) {
 
 int runAdapter(const QStringList& args) {
     const QString what = args.value(0);
-    if (what == QLatin1String("new"))
+    if (what == QLatin1String("new")) {
         return adapterNew(args.mid(1));
-    if (what == QLatin1String("info"))
+    }
+    if (what == QLatin1String("info")) {
         return adapterInfo(args.mid(1));
-    throw UsageError("uio adapter needs one of: new, info");
+    }
+    if (what == QLatin1String("import")) {
+        return adapterImport(args.mid(1));
+    }
+    throw UsageError("uio adapter needs one of: new, info, import");
 }
 
 }  // namespace uio::cli

@@ -204,6 +204,12 @@ void TestCli::errorsSayWhatToDo_data() {
                                                    QStringLiteral("huge"), QStringLiteral("--out"),
                                                    QStringLiteral("/tmp/never")}
                                     << 1 << QStringLiteral("use tiny, small or llama2-7b-shape");
+    QTest::newRow("import of a file that is not a checkpoint")
+        << QStringList{QStringLiteral("adapter"),      QStringLiteral("import"),
+                       QStringLiteral("--model"),      QStringLiteral(UIO_SOURCE_DIR),
+                       QStringLiteral("--checkpoint"), QStringLiteral(UIO_SOURCE_DIR "/README.md"),
+                       QStringLiteral("--out"),        QStringLiteral("/tmp/never.safetensors")}
+        << 1 << QStringLiteral("config.json: cannot be read");
     QTest::newRow("no cuda here") << QStringList{QStringLiteral("generate"), QStringLiteral("--model"),
                                                  QStringLiteral("/x"),       QStringLiteral("--prompt"),
                                                  QStringLiteral("hi"),       QStringLiteral("--device"),
