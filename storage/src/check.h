@@ -1,4 +1,4 @@
-// Turns an SQLite result code into a StorageError carrying SQLite's own message.
+// Turns an SQLite result code into a StorageError carrying SQLite's own message and a kind.
 #pragma once
 
 #include "uio/storage/error.h"
@@ -9,12 +9,51 @@
 
 namespace uio::storage {
 
+inline StorageError::Kind error_kind(int code) {
+    switch (code & 0xff) {
+        case SQLITE_NOTADB:
+            return StorageError::Kind::NotADatabase;
+        case SQLITE_CORRUPT:
+            return StorageError::Kind::Damaged;
+        case SQLITE_FULL:
+            return StorageError::Kind::DiskFull;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return StorageError::Kind::Busy;
+        case SQLITE_READONLY:
+            return StorageError::Kind::ReadOnly;
+        case SQLITE_CONSTRAINT:
+            return StorageError::Kind::Constraint;
+        default:
+            return StorageError::Kind::Other;
+    }
+}
+
+inline std::string advice(StorageError::Kind kind) {
+    switch (kind) {
+        case StorageError::Kind::NotADatabase:
+            return " (the file is not a UIO Desk library)";
+        case StorageError::Kind::Damaged:
+            return " (the library file is damaged; move it aside and start a new one)";
+        case StorageError::Kind::DiskFull:
+            return " (the disk is full: free some space and try again; nothing saved was lost)";
+        case StorageError::Kind::Busy:
+            return " (another program holds the library; close it and try again)";
+        case StorageError::Kind::ReadOnly:
+            return " (the library file cannot be written: check its permissions)";
+        default:
+            return "";
+    }
+}
+
 inline void check(sqlite3* db, int rc, const std::string& doing) {
     if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) {
         return;
     }
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
+    const auto kind = error_kind(code);
     const char* detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    throw StorageError(doing + ": " + detail, db ? sqlite3_extended_errcode(db) : rc);
+    throw StorageError(doing + ": " + detail + advice(kind), code, kind);
 }
 
 }  // namespace uio::storage

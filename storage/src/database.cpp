@@ -15,16 +15,22 @@ Database::Database(const std::filesystem::path& path) : m_path(path) {
     if (rc != SQLITE_OK) {
         const std::string detail = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
         sqlite3_close_v2(m_db);
-        throw StorageError("cannot open database " + path.string() + ": " + detail, rc);
+        throw StorageError("cannot open " + path.string() + ": " + detail + advice(error_kind(rc)), rc, error_kind(rc));
     }
+    // Per-connection settings only: nothing here writes to the file.
+    sqlite3_extended_result_codes(m_db, 1);
+    sqlite3_busy_timeout(m_db, kBusyTimeoutMs);
     try {
-        sqlite3_extended_result_codes(m_db, 1);
-        sqlite3_busy_timeout(m_db, kBusyTimeoutMs);
-        exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+        exec("PRAGMA foreign_keys=ON");
+        user_version();  // reads the header: fails at once on a file that is not a database
     } catch (const StorageError& e) {
         sqlite3_close_v2(m_db);
-        throw StorageError(path.string() + " is not a usable database (" + e.what() + ")", e.code());
+        throw StorageError(path.string() + " is not a usable database (" + e.what() + ")", e.code(), e.kind());
     }
+}
+
+void Database::use_wal() {
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
 }
 
 Database::~Database() {
@@ -37,8 +43,17 @@ void Database::exec(const std::string& sql) {
     if (rc != SQLITE_OK) {
         const std::string detail = message ? message : sqlite3_errstr(rc);
         sqlite3_free(message);
-        throw StorageError(m_path.string() + ": " + detail, sqlite3_extended_errcode(m_db));
+        const int code = sqlite3_extended_errcode(m_db);
+        throw StorageError(m_path.string() + ": " + detail + advice(error_kind(code)), code, error_kind(code));
     }
+}
+
+int64_t Database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(m_db);
+}
+
+int Database::changes() const {
+    return sqlite3_changes(m_db);
 }
 
 int Database::user_version() {

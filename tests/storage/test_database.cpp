@@ -55,6 +55,7 @@ void TestDatabase::writesAndReadsARowThroughAFile() {
 
 void TestDatabase::opensInWalModeWithForeignKeys() {
     Database db(dbPath());
+    db.use_wal();
     Statement mode(db, "PRAGMA journal_mode");
     QVERIFY(mode.step());
     QCOMPARE(mode.column_text(0), std::string("wal"));

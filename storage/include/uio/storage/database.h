@@ -4,6 +4,7 @@
 
 #include "uio/storage/error.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -13,8 +14,8 @@ namespace uio::storage {
 
 class Database {
 public:
-    // Opens (creating if needed) with WAL journaling, foreign keys on and a busy timeout,
-    // so that readers never block on a writer and short write conflicts wait instead of failing.
+    // Opens (creating if needed) with foreign keys on and a busy timeout, so that short write
+    // conflicts wait instead of failing. Writes nothing: a file from a newer program stays as it is.
     explicit Database(const std::filesystem::path& path);
     ~Database();
     Database(const Database&) = delete;
@@ -22,8 +23,14 @@ public:
 
     const std::filesystem::path& path() const noexcept { return m_path; }
 
+    // Write-ahead logging, so that readers never block on a writer (changes the file header).
+    void use_wal();
+
     // Runs one or more statements that return no rows.
     void exec(const std::string& sql);
+
+    int64_t last_insert_rowid() const;
+    int changes() const;  // rows changed by the last statement
 
     int user_version();
     void set_user_version(int version);
@@ -31,6 +38,7 @@ public:
 private:
     friend class Statement;
     friend class Transaction;
+    friend class BlobIo;
 
     std::filesystem::path m_path;
     sqlite3* m_db = nullptr;

@@ -1,0 +1,95 @@
+// Compression jobs, adapters and training runs: the state that lets work resume after a restart.
+// Borrows a Database; one thread.
+#pragma once
+
+#include "uio/storage/database.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uio::storage {
+
+struct CompressionJob {
+    int64_t id = 0;
+    int64_t document_id = 0;
+    std::optional<int64_t> key_id;
+    std::string state;     // queued, running, paused, done, failed, cancelled
+    int64_t priority = 0;  // higher first
+    int64_t segments_done = 0;
+    int64_t segments_total = 0;
+    std::string error;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+    std::optional<int64_t> finished_at;
+};
+
+class Jobs {
+public:
+    explicit Jobs(Database& db) : m_db(db) {}
+
+    int64_t enqueue(int64_t document_id, int64_t key_id, int64_t segments_total, int64_t priority = 0);
+    std::optional<CompressionJob> get(int64_t id);
+    // Jobs not finished (queued, running, paused), highest priority first, then oldest.
+    std::vector<CompressionJob> pending();
+    void set_state(int64_t id, const std::string& state, const std::string& error = {});
+    void set_progress(int64_t id, int64_t segments_done);
+    void set_priority(int64_t id, int64_t priority);
+    // After a crash: jobs left "running" go back to "queued".
+    int requeue_interrupted();
+
+private:
+    Database& m_db;
+};
+
+struct AdapterRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string path;
+    std::string fingerprint;
+    std::string base_fingerprint;
+    int64_t created_at = 0;
+};
+
+struct TrainingRun {
+    int64_t id = 0;
+    std::string name;
+    std::string config_json;
+    std::string status;  // running, paused, done, failed, cancelled
+    std::string checkpoint_path;
+    std::optional<int64_t> adapter_id;
+    std::string error;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+};
+
+struct TrainingPoint {
+    int64_t step = 0;
+    std::string kind;  // "train" or "eval"
+    double value = 0.0;
+};
+
+class Training {
+public:
+    explicit Training(Database& db) : m_db(db) {}
+
+    int64_t add_adapter(const std::string& name, const std::string& path, const std::string& fingerprint,
+                        const std::string& base_fingerprint);
+    std::vector<AdapterRecord> adapters();
+    void remove_adapter(int64_t id);
+
+    int64_t start_run(const std::string& name, const std::string& config_json);
+    std::optional<TrainingRun> run(int64_t id);
+    std::vector<TrainingRun> runs();
+    void set_status(int64_t id, const std::string& status, const std::string& error = {});
+    void set_checkpoint(int64_t id, const std::string& path);
+    void set_adapter(int64_t id, int64_t adapter_id);
+    void add_point(int64_t run_id, const TrainingPoint& point);  // replaces a point of the same step and kind
+    std::vector<TrainingPoint> points(int64_t run_id);
+
+private:
+    Database& m_db;
+};
+
+}  // namespace uio::storage

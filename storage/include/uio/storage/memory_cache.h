@@ -1,0 +1,66 @@
+// The memory cache: one row per compressed segment, under a key that names exactly how it was
+// made. Each segment is written in its own transaction, so a crash loses at most the segment in
+// flight; blobs go in and out through SQLite's incremental blob I/O, straight between the
+// database pages and the caller's buffer. A segment whose checksum fails reads as missing.
+#pragma once
+
+#include "uio/storage/database.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace uio::storage {
+
+struct MemoryKey {
+    std::string document_sha256;
+    std::string model_fingerprint;
+    std::string adapter_fingerprint;
+    int64_t segment_length = 0;
+    int64_t memory_tokens = 0;
+    std::string dtype;  // "f32", "bf16", "f16"
+};
+
+struct SegmentInfo {
+    int64_t index = 0;
+    int64_t token_begin = 0;
+    int64_t token_end = 0;
+    std::vector<int64_t> shape;
+    std::string dtype;
+    uint64_t checksum = 0;  // uio::blob_checksum of the bytes
+};
+
+struct StoredSegment {
+    SegmentInfo info;
+    std::vector<std::byte> bytes;
+};
+
+class MemoryCache {
+public:
+    explicit MemoryCache(Database& db) : m_db(db) {}
+
+    int64_t key_id(const MemoryKey& key);                   // creates the key when new
+    std::optional<int64_t> find_key(const MemoryKey& key);  // never creates
+
+    // Stores one segment in its own transaction, replacing one with the same index. Throws
+    // StorageError when `bytes` do not match `info.checksum` (the caller's buffer is damaged).
+    void put(int64_t key, const SegmentInfo& info, std::span<const std::byte> bytes);
+    // The segment, or nothing when it is absent or its bytes fail the checksum.
+    std::optional<StoredSegment> get(int64_t key, int64_t index);
+    std::vector<int64_t> indices(int64_t key);  // stored segments, ascending
+
+    int64_t bytes_for_key(int64_t key);
+    int64_t bytes_for_document(const std::string& sha256);
+    void purge_key(int64_t key);
+    // Removes keys whose model is not among `models` or whose adapter is not registered in the
+    // adapters table. Returns how many keys went.
+    int purge_orphans(const std::vector<std::string>& models);
+
+private:
+    Database& m_db;
+};
+
+}  // namespace uio::storage

@@ -1,0 +1,139 @@
+#include "uio/storage/chats.h"
+
+#include "uio/storage/library.h"
+#include "uio/storage/statement.h"
+
+#include <nlohmann/json.hpp>
+
+namespace uio::storage {
+
+int64_t Chats::create(const std::string& title, const std::vector<int64_t>& document_ids) {
+    Transaction transaction(m_db);
+    Statement insert(m_db, "INSERT INTO chats(title, created_at, updated_at) VALUES (?, ?, ?)");
+    const int64_t now = now_ms();
+    insert.bind(1, title).bind(2, now).bind(3, now).run();
+    const int64_t id = m_db.last_insert_rowid();
+    Statement add(m_db, "INSERT INTO chat_documents(chat_id, document_id, position) VALUES (?, ?, ?)");
+    for (size_t i = 0; i < document_ids.size(); ++i) {
+        add.bind(1, id).bind(2, document_ids[i]).bind(3, static_cast<int64_t>(i)).run();
+        add.reset();
+    }
+    transaction.commit();
+    return id;
+}
+
+std::optional<Chat> Chats::get(int64_t id) {
+    Statement select(m_db, "SELECT id, title, created_at, updated_at FROM chats WHERE id = ?");
+    select.bind(1, id);
+    if (!select.step())
+        return std::nullopt;
+    Chat chat{select.column_int(0), select.column_text(1), select.column_int(2), select.column_int(3), {}};
+    Statement documents(m_db, "SELECT document_id FROM chat_documents WHERE chat_id = ? ORDER BY position");
+    documents.bind(1, id);
+    while (documents.step())
+        chat.document_ids.push_back(documents.column_int(0));
+    return chat;
+}
+
+std::vector<Chat> Chats::list() {
+    Statement select(m_db, "SELECT id FROM chats ORDER BY updated_at DESC, id DESC");
+    std::vector<Chat> chats;
+    while (select.step())
+        chats.push_back(*get(select.column_int(0)));
+    return chats;
+}
+
+void Chats::rename(int64_t id, const std::string& title) {
+    Statement update(m_db, "UPDATE chats SET title = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, title).bind(2, now_ms()).bind(3, id).run();
+}
+
+void Chats::set_documents(int64_t id, const std::vector<int64_t>& document_ids) {
+    Transaction transaction(m_db);
+    Statement clear(m_db, "DELETE FROM chat_documents WHERE chat_id = ?");
+    clear.bind(1, id).run();
+    Statement add(m_db, "INSERT INTO chat_documents(chat_id, document_id, position) VALUES (?, ?, ?)");
+    for (size_t i = 0; i < document_ids.size(); ++i) {
+        add.bind(1, id).bind(2, document_ids[i]).bind(3, static_cast<int64_t>(i)).run();
+        add.reset();
+    }
+    transaction.commit();
+}
+
+void Chats::remove(int64_t id) {
+    Statement remove(m_db, "DELETE FROM chats WHERE id = ?");
+    remove.bind(1, id).run();
+}
+
+void Chats::touch(int64_t chat_id) {
+    Statement update(m_db, "UPDATE chats SET updated_at = ? WHERE id = ?");
+    update.bind(1, now_ms()).bind(2, chat_id).run();
+}
+
+int64_t Chats::add_message(int64_t chat_id, const std::string& role, const std::string& content, bool complete) {
+    Transaction transaction(m_db);
+    Statement insert(m_db, "INSERT INTO messages(chat_id, role, content, complete, created_at) VALUES (?, ?, ?, ?, ?)");
+    insert.bind(1, chat_id).bind(2, role).bind(3, content).bind(4, int64_t{complete}).bind(5, now_ms()).run();
+    const int64_t id = m_db.last_insert_rowid();
+    touch(chat_id);
+    transaction.commit();
+    return id;
+}
+
+void Chats::append_to_message(int64_t message_id, const std::string& text) {
+    Statement update(m_db, "UPDATE messages SET content = content || ? WHERE id = ?");
+    update.bind(1, text).bind(2, message_id).run();
+}
+
+void Chats::finish_message(int64_t message_id) {
+    Statement update(m_db, "UPDATE messages SET complete = 1 WHERE id = ?");
+    update.bind(1, message_id).run();
+}
+
+void Chats::delete_message(int64_t message_id) {
+    Statement remove(m_db, "DELETE FROM messages WHERE id = ?");
+    remove.bind(1, message_id).run();
+}
+
+std::vector<Message> Chats::messages(int64_t chat_id) {
+    Statement select(
+        m_db, "SELECT id, chat_id, role, content, complete, created_at FROM messages WHERE chat_id = ? ORDER BY id");
+    select.bind(1, chat_id);
+    std::vector<Message> result;
+    while (select.step()) {
+        result.push_back({select.column_int(0), select.column_int(1), select.column_text(2), select.column_text(3),
+                          select.column_int(4) != 0, select.column_int(5)});
+    }
+    return result;
+}
+
+std::string Chats::export_markdown(int64_t chat_id) {
+    const auto chat = get(chat_id);
+    if (!chat)
+        return {};
+    std::string out = "# " + chat->title + "\n";
+    for (const Message& m : messages(chat_id)) {
+        const std::string who = m.role == "user" ? "You" : m.role == "assistant" ? "Assistant" : "System";
+        out += "\n**" + who + ":**\n\n" + m.content + (m.complete ? "" : "\n\n*(answer interrupted)*") + "\n";
+    }
+    return out;
+}
+
+std::string Chats::export_json(int64_t chat_id) {
+    const auto chat = get(chat_id);
+    if (!chat)
+        return {};
+    nlohmann::json messages_json = nlohmann::json::array();
+    for (const Message& m : messages(chat_id)) {
+        messages_json.push_back(
+            {{"role", m.role}, {"content", m.content}, {"complete", m.complete}, {"created_at", m.created_at}});
+    }
+    const nlohmann::json json = {{"title", chat->title},
+                                 {"created_at", chat->created_at},
+                                 {"updated_at", chat->updated_at},
+                                 {"document_ids", chat->document_ids},
+                                 {"messages", messages_json}};
+    return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace uio::storage

@@ -1,0 +1,188 @@
+#include "uio/storage/jobs.h"
+
+#include "uio/storage/library.h"
+#include "uio/storage/statement.h"
+
+namespace uio::storage {
+
+namespace {
+
+constexpr const char* kJobColumns =
+    "id, document_id, key_id, state, priority, segments_done, segments_total, error, created_at, updated_at, "
+    "finished_at";
+
+CompressionJob read_job(const Statement& row) {
+    CompressionJob job;
+    job.id = row.column_int(0);
+    job.document_id = row.column_int(1);
+    if (!row.is_null(2))
+        job.key_id = row.column_int(2);
+    job.state = row.column_text(3);
+    job.priority = row.column_int(4);
+    job.segments_done = row.column_int(5);
+    job.segments_total = row.column_int(6);
+    job.error = row.column_text(7);
+    job.created_at = row.column_int(8);
+    job.updated_at = row.column_int(9);
+    if (!row.is_null(10))
+        job.finished_at = row.column_int(10);
+    return job;
+}
+
+constexpr const char* kRunColumns =
+    "id, name, config, status, checkpoint_path, adapter_id, error, created_at, updated_at";
+
+TrainingRun read_run(const Statement& row) {
+    TrainingRun run;
+    run.id = row.column_int(0);
+    run.name = row.column_text(1);
+    run.config_json = row.column_text(2);
+    run.status = row.column_text(3);
+    run.checkpoint_path = row.column_text(4);
+    if (!row.is_null(5))
+        run.adapter_id = row.column_int(5);
+    run.error = row.column_text(6);
+    run.created_at = row.column_int(7);
+    run.updated_at = row.column_int(8);
+    return run;
+}
+
+}  // namespace
+
+int64_t Jobs::enqueue(int64_t document_id, int64_t key_id, int64_t segments_total, int64_t priority) {
+    Statement insert(m_db,
+                     "INSERT INTO compression_jobs(document_id, key_id, state, priority, segments_total, created_at, "
+                     "updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?)");
+    const int64_t now = now_ms();
+    insert.bind(1, document_id)
+        .bind(2, key_id)
+        .bind(3, priority)
+        .bind(4, segments_total)
+        .bind(5, now)
+        .bind(6, now)
+        .run();
+    return m_db.last_insert_rowid();
+}
+
+std::optional<CompressionJob> Jobs::get(int64_t id) {
+    Statement select(m_db, std::string("SELECT ") + kJobColumns + " FROM compression_jobs WHERE id = ?");
+    select.bind(1, id);
+    return select.step() ? std::optional(read_job(select)) : std::nullopt;
+}
+
+std::vector<CompressionJob> Jobs::pending() {
+    Statement select(m_db, std::string("SELECT ") + kJobColumns +
+                               " FROM compression_jobs WHERE state IN ('queued', 'running', 'paused') "
+                               "ORDER BY priority DESC, id");
+    std::vector<CompressionJob> jobs;
+    while (select.step())
+        jobs.push_back(read_job(select));
+    return jobs;
+}
+
+void Jobs::set_state(int64_t id, const std::string& state, const std::string& error) {
+    const bool finished = state == "done" || state == "failed" || state == "cancelled";
+    Statement update(m_db,
+                     "UPDATE compression_jobs SET state = ?, error = ?, updated_at = ?, "
+                     "finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?");
+    const int64_t now = now_ms();
+    update.bind(1, state).bind(2, error).bind(3, now).bind(4, int64_t{finished}).bind(5, now).bind(6, id).run();
+}
+
+void Jobs::set_progress(int64_t id, int64_t segments_done) {
+    Statement update(m_db, "UPDATE compression_jobs SET segments_done = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, segments_done).bind(2, now_ms()).bind(3, id).run();
+}
+
+void Jobs::set_priority(int64_t id, int64_t priority) {
+    Statement update(m_db, "UPDATE compression_jobs SET priority = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, priority).bind(2, now_ms()).bind(3, id).run();
+}
+
+int Jobs::requeue_interrupted() {
+    Statement update(m_db, "UPDATE compression_jobs SET state = 'queued', updated_at = ? WHERE state = 'running'");
+    update.bind(1, now_ms()).run();
+    return m_db.changes();
+}
+
+int64_t Training::add_adapter(const std::string& name, const std::string& path, const std::string& fingerprint,
+                              const std::string& base_fingerprint) {
+    Statement insert(
+        m_db,
+        "INSERT INTO adapters(name, path, fingerprint, base_fingerprint, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(path) DO UPDATE SET name = excluded.name, fingerprint = excluded.fingerprint, "
+        "base_fingerprint = excluded.base_fingerprint");
+    insert.bind(1, name).bind(2, path).bind(3, fingerprint).bind(4, base_fingerprint).bind(5, now_ms()).run();
+    Statement select(m_db, "SELECT id FROM adapters WHERE path = ?");
+    select.bind(1, path).step();
+    return select.column_int(0);
+}
+
+std::vector<AdapterRecord> Training::adapters() {
+    Statement select(m_db,
+                     "SELECT id, name, path, fingerprint, base_fingerprint, created_at FROM adapters ORDER BY id");
+    std::vector<AdapterRecord> result;
+    while (select.step()) {
+        result.push_back({select.column_int(0), select.column_text(1), select.column_text(2), select.column_text(3),
+                          select.column_text(4), select.column_int(5)});
+    }
+    return result;
+}
+
+void Training::remove_adapter(int64_t id) {
+    Statement remove(m_db, "DELETE FROM adapters WHERE id = ?");
+    remove.bind(1, id).run();
+}
+
+int64_t Training::start_run(const std::string& name, const std::string& config_json) {
+    Statement insert(
+        m_db, "INSERT INTO training_runs(name, config, status, created_at, updated_at) VALUES (?, ?, 'running', ?, ?)");
+    const int64_t now = now_ms();
+    insert.bind(1, name).bind(2, config_json).bind(3, now).bind(4, now).run();
+    return m_db.last_insert_rowid();
+}
+
+std::optional<TrainingRun> Training::run(int64_t id) {
+    Statement select(m_db, std::string("SELECT ") + kRunColumns + " FROM training_runs WHERE id = ?");
+    select.bind(1, id);
+    return select.step() ? std::optional(read_run(select)) : std::nullopt;
+}
+
+std::vector<TrainingRun> Training::runs() {
+    Statement select(m_db, std::string("SELECT ") + kRunColumns + " FROM training_runs ORDER BY id");
+    std::vector<TrainingRun> result;
+    while (select.step())
+        result.push_back(read_run(select));
+    return result;
+}
+
+void Training::set_status(int64_t id, const std::string& status, const std::string& error) {
+    Statement update(m_db, "UPDATE training_runs SET status = ?, error = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, status).bind(2, error).bind(3, now_ms()).bind(4, id).run();
+}
+
+void Training::set_checkpoint(int64_t id, const std::string& path) {
+    Statement update(m_db, "UPDATE training_runs SET checkpoint_path = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, path).bind(2, now_ms()).bind(3, id).run();
+}
+
+void Training::set_adapter(int64_t id, int64_t adapter_id) {
+    Statement update(m_db, "UPDATE training_runs SET adapter_id = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, adapter_id).bind(2, now_ms()).bind(3, id).run();
+}
+
+void Training::add_point(int64_t run_id, const TrainingPoint& point) {
+    Statement insert(m_db, "INSERT OR REPLACE INTO training_points(run_id, step, kind, value) VALUES (?, ?, ?, ?)");
+    insert.bind(1, run_id).bind(2, point.step).bind(3, point.kind).bind(4, point.value).run();
+}
+
+std::vector<TrainingPoint> Training::points(int64_t run_id) {
+    Statement select(m_db, "SELECT step, kind, value FROM training_points WHERE run_id = ? ORDER BY step, kind");
+    select.bind(1, run_id);
+    std::vector<TrainingPoint> result;
+    while (select.step())
+        result.push_back({select.column_int(0), select.column_text(1), select.column_double(2)});
+    return result;
+}
+
+}  // namespace uio::storage
