@@ -156,7 +156,10 @@ int runBench(const QStringList& args) {
     if (what == QLatin1String("decode-memory")) {
         return benchDecodeMemory(args.mid(1));
     }
-    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory");
+    if (what == QLatin1String("storage")) {
+        return benchStorage(args.mid(1));
+    }
+    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, storage");
 }
 
 }  // namespace uio::cli

@@ -20,5 +20,6 @@ int64_t gemmSizeFor(const std::string& device);
 
 int benchCompress(const QStringList& args);
 int benchDecodeMemory(const QStringList& args);
+int benchStorage(const QStringList& args);
 
 }  // namespace uio::cli
