@@ -10,7 +10,17 @@ namespace uio::app {
 
 class IngestError : public std::runtime_error {
 public:
-    enum class Kind { Unreadable, Damaged, NeedsPassword, WrongPassword, NoText, Unsupported };
+    enum class Kind {
+        Unreadable,
+        Damaged,
+        NeedsPassword,
+        WrongPassword,
+        NoText,
+        Unsupported,
+        Encrypted,
+        TooLarge,
+        Cancelled
+    };
 
     IngestError(Kind kind, const QString& message) : std::runtime_error(message.toStdString()), m_kind(kind) {}
 

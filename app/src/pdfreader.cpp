@@ -1,0 +1,86 @@
+// PDF through Poppler: text in reading order page by page, then the clean-up of textcleanup.h.
+
+#include "uio/app/ingest.h"
+#include "uio/app/textcleanup.h"
+
+#include <QFileInfo>
+#include <poppler-qt6.h>
+
+namespace uio::app {
+
+IngestedDocument readPdf(const QString& path, const IngestOptions& options) {
+    const QString name = QFileInfo(path).fileName();
+    std::unique_ptr<Poppler::Document> pdf = Poppler::Document::load(path, options.password, options.password);
+    if (!pdf) {
+        throw IngestError(IngestError::Kind::Damaged,
+                          QStringLiteral("%1 is not a PDF that can be opened (damaged or not a PDF). "
+                                         "Try opening it in a PDF viewer and saving a new copy.")
+                              .arg(name));
+    }
+    if (pdf->isLocked()) {
+        if (options.password.isEmpty()) {
+            throw IngestError(IngestError::Kind::NeedsPassword,
+                              QStringLiteral("%1 is protected by a password. Enter the password to add it.").arg(name));
+        }
+        throw IngestError(IngestError::Kind::WrongPassword,
+                          QStringLiteral("The password for %1 is not correct. Try again.").arg(name));
+    }
+
+    IngestedDocument doc;
+    doc.format = QStringLiteral("pdf");
+    doc.title = pdf->info(QStringLiteral("Title")).simplified();
+    doc.authors = pdf->info(QStringLiteral("Author")).simplified();
+    const int n = pdf->numPages();
+    QStringList pages;
+    QList<int> empty;
+    for (int i = 0; i < n; ++i) {
+        if (options.cancel && options.cancel->load()) {
+            throw IngestError(IngestError::Kind::Cancelled, QStringLiteral("cancelled"));
+        }
+        if (options.progress)
+            options.progress(i, n);
+        std::unique_ptr<Poppler::Page> page = pdf->page(i);
+        const QString text = page ? page->text(QRectF()) : QString();
+        if (text.trimmed().isEmpty())
+            empty << i + 1;
+        pages << text;
+    }
+    if (options.progress)
+        options.progress(n, n);
+    if (n == 0 || empty.size() == n) {
+        throw IngestError(
+            IngestError::Kind::NoText,
+            QStringLiteral("%1 has no text layer (a scan?). Run it through OCR software first, then add it again.")
+                .arg(name));
+    }
+    if (!empty.isEmpty()) {
+        QStringList numbers;
+        for (const int p : empty)
+            numbers << QString::number(p);
+        doc.warnings
+            << QStringLiteral("Pages without text (scanned images?): %1.").arg(numbers.join(QStringLiteral(", ")));
+    }
+
+    const CleanText clean = cleanPages(pages);
+    doc.text = clean.text;
+    doc.pages = clean.pages;
+    // Chapters from the PDF's outline, placed at the start of their page.
+    const QList<Poppler::OutlineItem> outline = pdf->outline();
+    std::function<void(const QList<Poppler::OutlineItem>&, int)> walk = [&](const QList<Poppler::OutlineItem>& items,
+                                                                            int level) {
+        for (const Poppler::OutlineItem& item : items) {
+            const auto destination = item.destination();
+            const int page = destination ? destination->pageNumber() : 0;
+            if (page >= 1 && page <= doc.pages.size() && !item.name().trimmed().isEmpty()) {
+                doc.sections << Section{item.name().simplified(), level, doc.pages[page - 1].begin};
+            }
+            walk(item.children(), level + 1);
+        }
+    };
+    walk(outline, 1);
+    if (doc.title.isEmpty())
+        doc.title = QFileInfo(path).completeBaseName();
+    return doc;
+}
+
+}  // namespace uio::app
