@@ -25,6 +25,23 @@ QString decodeEntities(const QString& text) {
         {QStringLiteral("copy"), QStringLiteral("©")},
         {QStringLiteral("shy"), QString()},
     };
+    // The HTML 4 Latin-1 entities, U+00A0..U+00FF in order.
+    static const QHash<QString, QString> latin1 = [] {
+        const char* names =
+            "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 "
+            "acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml "
+            "Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc "
+            "Otilde "
+            "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig "
+            "ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml "
+            "divide "
+            "oslash ugrave uacute ucirc uuml yacute thorn yuml";
+        QHash<QString, QString> table;
+        char16_t code = 0xA0;
+        for (const QString& name : QString::fromLatin1(names).split(QLatin1Char(' ')))
+            table.insert(name, QString(QChar(code++)));
+        return table;
+    }();
     static const QRegularExpression entity(QStringLiteral("&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"));
     QString out;
     qsizetype last = 0;
@@ -38,7 +55,7 @@ QString decodeEntities(const QString& text) {
             out += ok && code > 0 && code <= 0x10FFFF ? QString::fromUcs4(reinterpret_cast<const char32_t*>(&code), 1)
                                                       : m.captured(0);
         } else {
-            out += named.value(name, m.captured(0));
+            out += named.contains(name) ? named.value(name) : latin1.value(name, m.captured(0));
         }
         last = m.capturedEnd();
     }
@@ -69,8 +86,10 @@ public:
             t.replace(space, QStringLiteral(" "));
         }
         for (const QChar c : t) {
-            if (c == u' ' && (m_out.isEmpty() || m_out.back() == u' ' || m_out.back() == u'\n'))
+            const bool redundant = m_out.isEmpty() || m_out.back() == u' ' || m_out.back() == u'\n';
+            if (c == u' ' && m_pre == 0 && redundant) {
                 continue;
+            }
             m_out += c;
         }
     }

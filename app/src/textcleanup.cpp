@@ -108,14 +108,18 @@ CleanText cleanPages(const QStringList& rawPages) {
 
     // 3. Paragraphs: a blank line ends one; so does a short line that ends a sentence. Lines of a
     //    paragraph are joined with a space, a word hyphenated at the line end without one.
+    //    "Short" is measured against the longest line of the whole document: the full width.
+    qsizetype longest = 1;
+    for (const QStringList& lines : pages) {
+        for (const QString& line : lines) {
+            longest = std::max(longest, line.size());
+        }
+    }
     CleanText result;
     QString& text = result.text;
     bool paragraphOpen = false;
     for (int p = 0; p < pages.size(); ++p) {
         const QStringList& lines = pages[p];
-        qsizetype longest = 1;
-        for (const QString& line : lines)
-            longest = std::max(longest, line.size());
         PageSpan span{p + 1, text.size(), text.size()};
         bool spanStarted = false;
         for (int i = 0; i < lines.size(); ++i) {
