@@ -24,5 +24,10 @@ int runMakeModel(const QStringList& args);
 int runBench(const QStringList& args);
 int runAdapter(const QStringList& args);
 int runCompress(const QStringList& args);
+int runIngest(const QStringList& args);
+int runLibrary(const QStringList& args);
+int runChat(const QStringList& args);
+int runCache(const QStringList& args);
+int compressDocument(const QStringList& args);  // uio compress --db --doc
 
 }  // namespace uio::cli

@@ -11,6 +11,9 @@
 namespace uio::cli {
 
 int runCompress(const QStringList& args) {
+    if (args.contains(QStringLiteral("--doc"))) {
+        return compressDocument(args);  // a library document into the cache
+    }
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Tokenize BOS + text, compress every full segment into memory and keep the tail as tokens."));

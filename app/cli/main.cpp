@@ -30,6 +30,12 @@ const std::vector<Command>& commands() {
          uio::cli::runAdapter},
         {QStringLiteral("compress"), QStringLiteral("compress a text into UIO memory with an adapter"),
          uio::cli::runCompress},
+        {QStringLiteral("ingest"), QStringLiteral("add documents to the library"), uio::cli::runIngest},
+        {QStringLiteral("library"), QStringLiteral("list the documents of the library"), uio::cli::runLibrary},
+        {QStringLiteral("chat"), QStringLiteral("ask about library documents, the answer streamed and saved"),
+         uio::cli::runChat},
+        {QStringLiteral("cache"), QStringLiteral("memory cache keys and sizes (info), remove some (purge)"),
+         uio::cli::runCache},
         {QStringLiteral("bench"), QStringLiteral("measure the machine and the engine (JSON)"), uio::cli::runBench},
         {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), uio::cli::runInfo},
     };
