@@ -93,8 +93,11 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
             history.push_back({messages[i].content, messages[i + 1].content});
         }
     }
-    const int64_t room =
-        context.chat->positions_free() - options.max_new_tokens - static_cast<int64_t>(context.tails.size());
+    // The answer needs room for at most one segment of live tokens: each full segment of it is
+    // compressed on the way (uio-method.md §5).
+    const int64_t answer_room =
+        std::min<int64_t>(options.max_new_tokens, m_engine.adapter_info().config.segment_length);
+    const int64_t room = context.chat->positions_free() - answer_room - static_cast<int64_t>(context.tails.size());
     std::vector<int32_t> turn =
         model::llama2_chat_prompt(m_engine.tokenizer(), options.system_prompt, history, question);
     size_t dropped = 0;
