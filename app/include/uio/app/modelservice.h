@@ -1,0 +1,74 @@
+// The one owner of the model: a worker thread that holds the engine, the adapter and its own
+// library connection, and runs compression jobs and answers one at a time. Callers on any thread
+// (the GUI) send intents through the public slots; results come back as queued signals. Asking a
+// question pauses compression between two batches and resumes it after the answer, so the
+// document being asked about never waits behind a long book. Exceptions never leave the worker:
+// they arrive as failure signals with a readable message.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+namespace uio::app {
+
+struct ModelSettings {
+    QString modelDir;
+    QString adapterPath;
+    QString device = QStringLiteral("cpu");  // "cuda" falls back to the CPU, with a notice, when unavailable
+    QString dtype = QStringLiteral("f32");
+    QString databasePath;
+    int compressionBatch = 4;
+};
+
+struct AskSettings {
+    QString systemPrompt;
+    int maxNewTokens = 512;
+    double temperature = 0.7;
+    double topP = 0.95;
+    quint64 seed = 0;
+};
+
+class ModelWorker;
+
+class ModelService : public QObject {
+    Q_OBJECT
+
+public:
+    explicit ModelService(QObject* parent = nullptr);
+    ~ModelService() override;
+
+public Q_SLOTS:
+    void configure(const uio::app::ModelSettings& settings);
+    void compress(qint64 documentId);  // queued behind earlier jobs; resumes where it stopped
+    void pause(qint64 documentId);
+    void cancel(qint64 documentId);
+    void ask(qint64 chatId, const QString& question, const uio::app::AskSettings& settings);
+    void regenerate(qint64 chatId, const uio::app::AskSettings& settings);
+    void stopAnswer();  // takes effect within one token
+
+Q_SIGNALS:
+    void modelReady(const QString& description, const QStringList& notices);
+    void modelFailed(const QString& message);
+    void compressionProgress(qint64 documentId, qint64 segmentsDone, qint64 segmentsTotal, double tokensPerSecond,
+                             double etaSeconds);
+    void compressionFinished(qint64 documentId, qint64 segmentsEncoded);
+    void compressionPaused(qint64 documentId);
+    void compressionFailed(qint64 documentId, const QString& message);
+    void answerText(qint64 chatId, const QString& text);
+    void answerFinished(qint64 chatId, const QStringList& notices);
+    void answerFailed(qint64 chatId, const QString& message);
+
+private:
+    QThread m_thread;
+    ModelWorker* m_worker = nullptr;  // lives on m_thread
+};
+
+}  // namespace uio::app
+
+Q_DECLARE_METATYPE(uio::app::ModelSettings)
+Q_DECLARE_METATYPE(uio::app::AskSettings)

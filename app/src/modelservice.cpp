@@ -1,0 +1,238 @@
+#include "uio/app/modelservice.h"
+
+#include "uio/app/chatservice.h"
+#include "uio/app/compressor.h"
+#include "uio/model/runtime.h"
+#include "uio/storage/jobs.h"
+#include "uio/storage/library.h"
+#include "uio/storage/memory_cache.h"
+
+#include <QMetaObject>
+
+#include <deque>
+#include <map>
+#include <mutex>
+
+namespace uio::app {
+
+// Runs on the service's thread; every member is touched only there, except the atomics.
+class ModelWorker : public QObject {
+    Q_OBJECT
+
+public:
+    explicit ModelWorker(ModelService& service) : m_service(service) {}
+
+    std::atomic<bool> stopAnswer{false};
+    std::atomic<bool> questionWaiting{false};
+
+    // The pause/cancel switch of a document's job, shared by the calling thread and the worker.
+    std::shared_ptr<std::atomic<JobControl>> control(qint64 document) {
+        std::lock_guard lock(m_controlsMutex);
+        auto& slot = m_controls[document];
+        if (!slot)
+            slot = std::make_shared<std::atomic<JobControl>>(JobControl::Run);
+        return slot;
+    }
+    void pauseAll() {
+        std::lock_guard lock(m_controlsMutex);
+        for (auto& [document, control] : m_controls)
+            *control = JobControl::Pause;
+    }
+
+    void configure(const ModelSettings& settings) {
+        m_chats.reset();
+        m_compressor.reset();
+        m_engine.reset();
+        m_library.reset();
+        try {
+            QStringList notices;
+            model::EngineOptions options;
+            options.device = settings.device.toStdString();
+            options.dtype = model::parse_dtype(settings.dtype.toStdString());
+            if (options.device != "cpu" && !model::runtime_info().cuda_available) {
+                notices << tr("No CUDA device is available: running on the CPU, which is much slower.");
+                options.device = "cpu";
+            }
+            m_library = std::make_unique<storage::Library>(settings.databasePath.toStdString());
+            storage::Jobs(m_library->db()).requeue_interrupted();
+            m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
+            m_engine->load_adapter(settings.adapterPath.toStdString());
+            m_compressor = std::make_unique<Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
+            m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);
+            Q_EMIT m_service.modelReady(
+                tr("%1 on %2 (%3)").arg(settings.modelDir, QString::fromStdString(options.device), settings.dtype),
+                notices);
+        } catch (const std::exception& e) {
+            m_chats.reset();
+            m_compressor.reset();
+            m_engine.reset();
+            Q_EMIT m_service.modelFailed(QString::fromUtf8(e.what()));
+        }
+    }
+
+    void enqueue(qint64 document) {
+        if (std::find(m_queue.begin(), m_queue.end(), document) == m_queue.end())
+            m_queue.push_back(document);
+        scheduleNext();
+    }
+
+    void ask(qint64 chat, const QString& question, const AskSettings& settings, bool regenerate) {
+        questionWaiting = false;
+        if (!m_chats) {
+            Q_EMIT m_service.answerFailed(chat, tr("No model is loaded: set one up first."));
+            return;
+        }
+        stopAnswer = false;
+        AskOptions options;
+        options.system_prompt = settings.systemPrompt.toStdString();
+        options.max_new_tokens = settings.maxNewTokens;
+        options.sampling.temperature = static_cast<float>(settings.temperature);
+        options.sampling.top_p = static_cast<float>(settings.topP);
+        options.sampling.seed = settings.seed;
+        try {
+            auto onText = [&](const std::string& piece) {
+                Q_EMIT m_service.answerText(chat, QString::fromStdString(piece));
+            };
+            const Answer answer = regenerate ? m_chats->regenerate(chat, options, onText, &stopAnswer)
+                                             : m_chats->ask(chat, question.toStdString(), options, onText, &stopAnswer);
+            Q_EMIT m_service.answerFinished(chat, answer.notices);
+        } catch (const std::exception& e) {
+            Q_EMIT m_service.answerFailed(chat, QString::fromUtf8(e.what()));
+        }
+        scheduleNext();  // compression paused for the question goes on
+    }
+
+private:
+    void scheduleNext() {
+        if (!m_scheduled) {
+            m_scheduled = true;
+            QMetaObject::invokeMethod(
+                this, [this] { runNext(); }, Qt::QueuedConnection);
+        }
+    }
+
+    // One job at a time; a question waiting pauses the job between batches, and the job is
+    // picked up again once the answer is done.
+    void runNext() {
+        m_scheduled = false;
+        if (m_queue.empty() || !m_compressor || questionWaiting)
+            return;
+        const qint64 document = m_queue.front();
+        const auto switchOf = this->control(document);
+        std::atomic<JobControl>& control = *switchOf;
+        storage::Jobs jobs(m_library->db());
+        int64_t job = 0;
+        try {
+            for (const auto& pending : jobs.pending()) {
+                if (pending.document_id == document)
+                    job = pending.id;
+            }
+            const auto row = storage::Documents(m_library->db()).get(document);
+            if (!row)
+                throw std::runtime_error("the document is no longer in the library");
+            if (job == 0) {
+                job = jobs.enqueue(document,
+                                   storage::MemoryCache(m_library->db()).key_id(m_compressor->key_for(row->sha256)), 0);
+            }
+            jobs.set_state(job, "running");
+            std::atomic<JobControl> effective{JobControl::Run};
+            const CompressionOutcome outcome = m_compressor->run(
+                document,
+                [&](const CompressionProgress& p) {
+                    jobs.set_progress(job, p.segments_done);
+                    Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total,
+                                                         p.tokens_per_second, p.eta_seconds);
+                    effective = questionWaiting ? JobControl::Pause : control.load();
+                },
+                &effective);
+            if (outcome.status == CompressionOutcome::Status::Done) {
+                m_queue.pop_front();
+                jobs.set_state(job, "done");
+                Q_EMIT m_service.compressionFinished(document, outcome.segments_encoded);
+            } else if (control.load() == JobControl::Cancel) {
+                m_queue.pop_front();
+                jobs.set_state(job, "cancelled");
+                Q_EMIT m_service.compressionPaused(document);
+            } else if (control.load() == JobControl::Pause) {
+                m_queue.pop_front();
+                jobs.set_state(job, "paused");
+                Q_EMIT m_service.compressionPaused(document);
+            }  // else: a question is waiting; the job stays first in the queue
+        } catch (const std::exception& e) {
+            m_queue.pop_front();
+            if (job)
+                jobs.set_state(job, "failed", e.what());
+            Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
+        }
+        if (!m_queue.empty() && !questionWaiting)
+            scheduleNext();
+    }
+
+    ModelService& m_service;
+    std::unique_ptr<storage::Library> m_library;
+    std::unique_ptr<model::Engine> m_engine;
+    std::unique_ptr<Compressor> m_compressor;
+    std::unique_ptr<ChatService> m_chats;
+    std::deque<qint64> m_queue;
+    bool m_scheduled = false;
+    std::mutex m_controlsMutex;
+    std::map<qint64, std::shared_ptr<std::atomic<JobControl>>> m_controls;
+};
+
+ModelService::ModelService(QObject* parent) : QObject(parent) {
+    qRegisterMetaType<ModelSettings>();
+    qRegisterMetaType<AskSettings>();
+    m_worker = new ModelWorker(*this);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.setObjectName(QStringLiteral("model"));
+    m_thread.start();
+}
+
+ModelService::~ModelService() {
+    m_worker->stopAnswer = true;
+    m_worker->pauseAll();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void ModelService::configure(const ModelSettings& settings) {
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, settings] { worker->configure(settings); }, Qt::QueuedConnection);
+}
+
+void ModelService::compress(qint64 documentId) {
+    *m_worker->control(documentId) = JobControl::Run;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, documentId] { worker->enqueue(documentId); }, Qt::QueuedConnection);
+}
+
+void ModelService::pause(qint64 documentId) {
+    *m_worker->control(documentId) = JobControl::Pause;
+}
+
+void ModelService::cancel(qint64 documentId) {
+    *m_worker->control(documentId) = JobControl::Cancel;
+}
+
+void ModelService::ask(qint64 chatId, const QString& question, const AskSettings& settings) {
+    m_worker->questionWaiting = true;  // pauses compression at the next batch boundary
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, chatId, question, settings] { worker->ask(chatId, question, settings, false); },
+        Qt::QueuedConnection);
+}
+
+void ModelService::regenerate(qint64 chatId, const AskSettings& settings) {
+    m_worker->questionWaiting = true;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, chatId, settings] { worker->ask(chatId, {}, settings, true); },
+        Qt::QueuedConnection);
+}
+
+void ModelService::stopAnswer() {
+    m_worker->stopAnswer = true;
+}
+
+}  // namespace uio::app
+
+#include "modelservice.moc"

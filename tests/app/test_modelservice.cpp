@@ -1,0 +1,109 @@
+// The model worker thread through its signals: configure, compress, ask while a long document
+// compresses (the answer goes first, compression resumes), failures as messages.
+
+#include "uio/app/modelservice.h"
+#include "uio/model/engine.h"
+#include "uio/model/model_maker.h"
+#include "uio/model/runtime.h"
+#include "uio/model/synthetic_text.h"
+#include "uio/storage/chats.h"
+#include "uio/storage/documents.h"
+#include "uio/storage/library.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace uio;
+
+class TestModelService : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void compressAndAskAcrossThreads();
+    void failuresArriveAsMessages();
+
+private:
+    QTemporaryDir m_dir;
+    app::ModelSettings m_settings;
+};
+
+void TestModelService::initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_settings.modelDir = m_dir.filePath(QStringLiteral("tiny"));
+    model::make_model(m_settings.modelDir.toStdString(), {"tiny", 4, model::DType::F32, 0});
+    auto engine = model::Engine::load(m_settings.modelDir.toStdString());
+    engine->create_adapter({32, 4, 4, 8.0}, 1);
+    m_settings.adapterPath = m_dir.filePath(QStringLiteral("adapter.safetensors"));
+    engine->save_adapter(m_settings.adapterPath.toStdString());
+    m_settings.databasePath = m_dir.filePath(QStringLiteral("uio.sqlite3"));
+    m_settings.device = QStringLiteral("cuda");  // falls back to the CPU here, with a notice
+}
+
+void TestModelService::compressAndAskAcrossThreads() {
+    int64_t small = 0, big = 0, chat = 0;
+    {
+        storage::Library library(m_settings.databasePath.toStdString());
+        storage::Documents documents(library.db());
+        storage::NewDocument d;
+        d.format = "txt";
+        d.title = "small";
+        d.sha256 = "small";
+        d.text = model::synthetic_text(1, 300, 100);
+        small = documents.add(d).id;
+        d.title = d.sha256 = "big";
+        d.text = model::synthetic_text(2, 40000, 2000);
+        big = documents.add(d).id;
+        chat = storage::Chats(library.db()).create("about the small one", {small});
+    }
+    app::ModelService service;
+    QSignalSpy ready(&service, &app::ModelService::modelReady);
+    QSignalSpy finished(&service, &app::ModelService::compressionFinished);
+    QSignalSpy progress(&service, &app::ModelService::compressionProgress);
+    QSignalSpy text(&service, &app::ModelService::answerText);
+    QSignalSpy answered(&service, &app::ModelService::answerFinished);
+    service.configure(m_settings);
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 30000);
+    const QStringList notices = ready.at(0).at(1).toStringList();
+    if (!model::runtime_info().cuda_available) {
+        QVERIFY(!notices.isEmpty() && notices.front().contains(QStringLiteral("running on the CPU")));
+    }
+    service.compress(small);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    QCOMPARE(finished.at(0).at(0).toLongLong(), small);
+
+    service.compress(big);
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 2, 30000);  // the big one is under way
+    app::AskSettings ask;
+    ask.maxNewTokens = 10;
+    service.ask(chat, QStringLiteral("What is in it?"), ask);
+    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);
+    QVERIFY(finished.count() == 1);  // the answer did not wait for the big document
+    QVERIFY(text.count() >= 1);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);  // and compression went on afterwards
+    QCOMPARE(finished.at(1).at(0).toLongLong(), big);
+
+    storage::Library library(m_settings.databasePath.toStdString());
+    const auto messages = storage::Chats(library.db()).messages(chat);
+    QCOMPARE(messages.size(), size_t(2));
+    QVERIFY(messages[1].complete);
+    QCOMPARE(storage::Documents(library.db()).list().front().status, std::string("done"));
+}
+
+void TestModelService::failuresArriveAsMessages() {
+    app::ModelService service;
+    QSignalSpy failed(&service, &app::ModelService::modelFailed);
+    app::ModelSettings wrong = m_settings;
+    wrong.modelDir = m_dir.filePath(QStringLiteral("nowhere"));
+    service.configure(wrong);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+    QVERIFY(failed.at(0).at(0).toString().contains(QStringLiteral("config.json")));
+    QSignalSpy answerFailed(&service, &app::ModelService::answerFailed);
+    service.ask(1, QStringLiteral("anyone?"), {});
+    QTRY_COMPARE(answerFailed.count(), 1);
+    QVERIFY(answerFailed.at(0).at(1).toString().contains(QStringLiteral("No model is loaded")));
+}
+
+QTEST_GUILESS_MAIN(TestModelService)
+#include "test_modelservice.moc"
