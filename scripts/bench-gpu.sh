@@ -59,6 +59,7 @@ $uio make-model --preset llama2-7b-shape --dtype bf16 --out /tmp/uio-7b 2> /dev/
   $uio bench generate --model /tmp/uio-7b --device cuda --dtype bf16 --prompt-tokens 512 --new-tokens 64
   $uio bench compress --model /tmp/uio-7b --device cuda --dtype bf16 --segments 32 --batch 8
   $uio bench decode-memory --model /tmp/uio-7b --device cuda --dtype bf16 --segments 0,10,90 --new-tokens 64
+  $uio bench chat --model /tmp/uio-7b --device cuda --dtype bf16 --tokens 10000,95000
 } > "$out/bench-cuda-bf16.jsonl"
 fi
 cat "$out"/*.json* "$out/gpu.txt"

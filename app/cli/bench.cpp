@@ -159,7 +159,10 @@ int runBench(const QStringList& args) {
     if (what == QLatin1String("storage")) {
         return benchStorage(args.mid(1));
     }
-    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, storage");
+    if (what == QLatin1String("chat")) {
+        return benchChat(args.mid(1));
+    }
+    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, storage, chat");
 }
 
 }  // namespace uio::cli

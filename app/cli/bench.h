@@ -21,5 +21,6 @@ int64_t gemmSizeFor(const std::string& device);
 int benchCompress(const QStringList& args);
 int benchDecodeMemory(const QStringList& args);
 int benchStorage(const QStringList& args);
+int benchChat(const QStringList& args);
 
 }  // namespace uio::cli
