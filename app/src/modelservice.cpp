@@ -59,6 +59,12 @@ public:
             m_engine->load_adapter(settings.adapterPath.toStdString());
             m_compressor = std::make_unique<Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
             m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);
+            // Jobs a killed or closed program left behind resume at their first missing segment.
+            for (const auto& job : storage::Jobs(m_library->db()).pending()) {
+                if (job.state != "paused") {
+                    enqueue(job.document_id);
+                }
+            }
             Q_EMIT m_service.modelReady(
                 tr("%1 on %2 (%3)").arg(settings.modelDir, QString::fromStdString(options.device), settings.dtype),
                 notices);
@@ -71,9 +77,20 @@ public:
     }
 
     void enqueue(qint64 document) {
-        if (std::find(m_queue.begin(), m_queue.end(), document) == m_queue.end())
+        if (std::find(m_queue.begin(), m_queue.end(), document) == m_queue.end()) {
             m_queue.push_back(document);
+        }
         scheduleNext();
+    }
+
+    // The next job to run (the running one finishes its batch first).
+    void prioritize(qint64 document) {
+        const auto it = std::find(m_queue.begin(), m_queue.end(), document);
+        if (it == m_queue.end() || it == m_queue.begin()) {
+            return;
+        }
+        m_queue.erase(it);
+        m_queue.insert(m_queue.begin() + 1, document);
     }
 
     void ask(qint64 chat, const QString& question, const AskSettings& settings, bool regenerate) {
@@ -205,6 +222,11 @@ void ModelService::compress(qint64 documentId) {
     *m_worker->control(documentId) = JobControl::Run;
     QMetaObject::invokeMethod(
         m_worker, [worker = m_worker, documentId] { worker->enqueue(documentId); }, Qt::QueuedConnection);
+}
+
+void ModelService::prioritize(qint64 documentId) {
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, documentId] { worker->prioritize(documentId); }, Qt::QueuedConnection);
 }
 
 void ModelService::pause(qint64 documentId) {

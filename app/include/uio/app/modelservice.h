@@ -44,7 +44,8 @@ public:
 
 public Q_SLOTS:
     void configure(const uio::app::ModelSettings& settings);
-    void compress(qint64 documentId);  // queued behind earlier jobs; resumes where it stopped
+    void compress(qint64 documentId);    // queued behind earlier jobs; resumes where it stopped
+    void prioritize(qint64 documentId);  // runs next, after the running job's current batch
     void pause(qint64 documentId);
     void cancel(qint64 documentId);
     void ask(qint64 chatId, const QString& question, const uio::app::AskSettings& settings);
