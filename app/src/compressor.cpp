@@ -29,6 +29,15 @@ storage::MemoryKey Compressor::key_for(const std::string& document_sha256) const
             widened ? "f32" : model::dtype_name(m_engine.dtype())};
 }
 
+Compressor::Source Compressor::source(int64_t document_id) {
+    const auto document = storage::Documents(m_db).get(document_id);
+    if (!document) {
+        throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
+    }
+    return {document->sha256, tokens_of(document_id),
+            static_cast<size_t>(m_engine.adapter_info().config.segment_length)};
+}
+
 std::vector<int32_t> Compressor::tokens_of(int64_t document_id) {
     storage::Documents documents(m_db);
     const auto text = documents.text(document_id);
@@ -41,16 +50,13 @@ std::vector<int32_t> Compressor::tokens_of(int64_t document_id) {
 
 CompressionOutcome Compressor::run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress,
                                    const std::atomic<JobControl>* control) {
-    storage::Documents documents(m_db);
-    const auto document = documents.get(document_id);
-    if (!document)
-        throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
-    const auto tokens = tokens_of(document_id);
-    const auto l = static_cast<size_t>(m_engine.adapter_info().config.segment_length);
+    const Source source = this->source(document_id);
+    const auto& tokens = source.tokens;
+    const size_t l = source.segment_length;
     const auto total = static_cast<int64_t>(tokens.size() / l);
 
     storage::MemoryCache cache(m_db);
-    const int64_t key = cache.key_id(key_for(document->sha256));
+    const int64_t key = cache.key_id(key_for(source.sha256));
     std::vector<bool> stored(static_cast<size_t>(total), false);
     for (const int64_t index : cache.indices(key)) {
         if (index < total)
@@ -103,16 +109,13 @@ CompressionOutcome Compressor::run(int64_t document_id, const std::function<void
 }
 
 Compressor::Loaded Compressor::load(int64_t document_id) {
-    storage::Documents documents(m_db);
-    const auto document = documents.get(document_id);
-    if (!document)
-        throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
-    const auto tokens = tokens_of(document_id);
-    const auto l = static_cast<size_t>(m_engine.adapter_info().config.segment_length);
+    const Source source = this->source(document_id);
+    const auto& tokens = source.tokens;
+    const size_t l = source.segment_length;
     Loaded loaded;
     loaded.segments_total = static_cast<int64_t>(tokens.size() / l);
     storage::MemoryCache cache(m_db);
-    if (const auto key = cache.find_key(key_for(document->sha256))) {
+    if (const auto key = cache.find_key(key_for(source.sha256))) {
         for (int64_t s = 0; s < loaded.segments_total; ++s) {
             auto segment = cache.get(*key, s);
             if (!segment)

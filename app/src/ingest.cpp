@@ -17,12 +17,16 @@ namespace {
 
 constexpr qint64 kMaxTextFileBytes = qint64(512) << 20;
 
+[[noreturn]] void unreadable(const QString& path) {
+    throw IngestError(
+        IngestError::Kind::Unreadable,
+        QStringLiteral("%1 cannot be read: check that the file exists and that you may open it.").arg(path));
+}
+
 QByteArray readAllChecked(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
-        throw IngestError(
-            IngestError::Kind::Unreadable,
-            QStringLiteral("%1 cannot be read: check that the file exists and that you may open it.").arg(path));
+        unreadable(path);
     }
     if (file.size() > kMaxTextFileBytes) {
         throw IngestError(
@@ -35,9 +39,7 @@ QByteArray readAllChecked(const QString& path) {
 QString sha256Of(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
-        throw IngestError(
-            IngestError::Kind::Unreadable,
-            QStringLiteral("%1 cannot be read: check that the file exists and that you may open it.").arg(path));
+        unreadable(path);
     }
     QCryptographicHash hash(QCryptographicHash::Sha256);
     hash.addData(&file);
@@ -137,9 +139,7 @@ IngestedDocument readTextFile(const QString& path, const QString& format) {
 
 IngestedDocument ingestFile(const QString& path, const IngestOptions& options) {
     if (!QFileInfo(path).isReadable() || !QFileInfo(path).isFile()) {
-        throw IngestError(
-            IngestError::Kind::Unreadable,
-            QStringLiteral("%1 cannot be read: check that the file exists and that you may open it.").arg(path));
+        unreadable(path);
     }
     const QString format = detectFormat(path);
     IngestedDocument doc;

@@ -1,6 +1,7 @@
 #include "bpe_trainer.h"
 
 #include "uio/model/error.h"
+#include "utf8.h"
 
 #include <queue>
 
@@ -13,18 +14,7 @@ namespace uio::model {
 
 namespace {
 
-constexpr std::string_view kSpace = "\xE2\x96\x81";
 constexpr int32_t kFixedPieces = 3 + 256;
-
-size_t utf8_length(unsigned char lead) {
-    if ((lead >> 5) == 0x6)
-        return 2;
-    if ((lead >> 4) == 0xE)
-        return 3;
-    if ((lead >> 3) == 0x1E)
-        return 4;
-    return 1;
-}
 
 uint64_t pair_key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b);
@@ -38,7 +28,7 @@ SpmModel train_bpe(std::string_view text, int32_t vocab_size) {
     std::string current;
     auto finish_word = [&] {
         if (!current.empty()) {
-            ++word_counts[std::string(kSpace) + current];
+            ++word_counts[std::string(kSpaceSymbol) + current];
             current.clear();
         }
     };

@@ -2,6 +2,7 @@
 
 #include "sentencepiece_model.h"
 #include "uio/model/error.h"
+#include "utf8.h"
 
 #include <queue>
 
@@ -12,20 +13,6 @@
 namespace uio::model {
 
 namespace {
-
-constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581 "▁", sentencepiece's visible space
-
-size_t utf8_length(unsigned char lead) {
-    if (lead < 0x80)
-        return 1;
-    if ((lead >> 5) == 0x6)
-        return 2;
-    if ((lead >> 4) == 0xE)
-        return 3;
-    if ((lead >> 3) == 0x1E)
-        return 4;
-    return 1;  // a stray continuation or invalid byte stands alone
-}
 
 // Length of the longest prefix of `s` made of complete UTF-8 characters.
 size_t complete_utf8_prefix(std::string_view s) {
@@ -84,7 +71,7 @@ struct Tokenizer::Impl {
         if (model.add_dummy_prefix) {
             s.insert(s.begin(), ' ');
         }
-        return model.escape_whitespaces ? replace_all(s, " ", kSpace) : s;
+        return model.escape_whitespaces ? replace_all(s, " ", kSpaceSymbol) : s;
     }
 
     // The initial symbols: user-defined pieces where they match, single UTF-8 characters elsewhere.
@@ -265,7 +252,7 @@ std::string Tokenizer::token_bytes(int32_t id, bool first) const {
         default:
             break;
     }
-    std::string text = d.model.escape_whitespaces ? replace_all(p.piece, kSpace, " ") : p.piece;
+    std::string text = d.model.escape_whitespaces ? replace_all(p.piece, kSpaceSymbol, " ") : p.piece;
     if (first && d.model.add_dummy_prefix && !text.empty() && text.front() == ' ') {
         text.erase(0, 1);
     }

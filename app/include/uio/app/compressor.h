@@ -55,6 +55,13 @@ public:
     Loaded load(int64_t document_id);
 
 private:
+    struct Source {
+        std::string sha256;
+        std::vector<int32_t> tokens;  // BOS + text
+        size_t segment_length;
+    };
+    Source source(int64_t document_id);
+
     model::Engine& m_engine;
     storage::Database& m_db;
     int m_batch;
