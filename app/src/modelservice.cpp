@@ -2,11 +2,13 @@
 
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
+#include "uio/model/model_maker.h"
 #include "uio/model/runtime.h"
 #include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
 
+#include <QFileInfo>
 #include <QMetaObject>
 
 #include <deque>
@@ -253,6 +255,30 @@ void ModelService::regenerate(qint64 chatId, const AskSettings& settings) {
 
 void ModelService::stopAnswer() {
     m_worker->stopAnswer = true;
+}
+
+void ModelService::useDemoModel(const QString& dir, const QString& databasePath) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker, dir, databasePath] {
+            ModelSettings settings;
+            settings.modelDir = dir + QStringLiteral("/model");
+            settings.adapterPath = dir + QStringLiteral("/adapter.safetensors");
+            settings.databasePath = databasePath;
+            try {
+                if (!QFileInfo::exists(settings.adapterPath)) {
+                    model::make_model(settings.modelDir.toStdString(), {"tiny", 0, model::DType::F32, 0});
+                    auto engine = model::Engine::load(settings.modelDir.toStdString());
+                    engine->create_adapter({256, 16, 8, 16.0}, 0);
+                    engine->save_adapter(settings.adapterPath.toStdString());
+                }
+                Q_EMIT demoCreated(settings);
+                worker->configure(settings);
+            } catch (const std::exception& e) {
+                Q_EMIT modelFailed(QString::fromUtf8(e.what()));
+            }
+        },
+        Qt::QueuedConnection);
 }
 
 }  // namespace uio::app

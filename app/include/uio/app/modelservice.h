@@ -51,6 +51,9 @@ public Q_SLOTS:
     void ask(qint64 chatId, const QString& question, const uio::app::AskSettings& settings);
     void regenerate(qint64 chatId, const uio::app::AskSettings& settings);
     void stopAnswer();  // takes effect within one token
+    // A tiny random model and adapter in `dir`, to try every feature without a download; its
+    // answers are meaningless. modelReady follows once it is loaded.
+    void useDemoModel(const QString& dir, const QString& databasePath);
 
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);
@@ -63,6 +66,7 @@ Q_SIGNALS:
     void answerText(qint64 chatId, const QString& text);
     void answerFinished(qint64 chatId, const QStringList& notices);
     void answerFailed(qint64 chatId, const QString& message);
+    void demoCreated(const uio::app::ModelSettings& settings);
 
 private:
     QThread m_thread;

@@ -1,0 +1,76 @@
+// The library for the GUI: documents, chats and messages read and written on a worker thread with
+// its own database connection, results delivered as queued signals. Adding a file extracts its
+// text there too. The GUI thread never touches the database or the files.
+#pragma once
+
+#include <QList>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QThread>
+
+namespace uio::app {
+
+struct DocumentRow {
+    qint64 id = 0;
+    QString title;
+    QString authors;
+    QString format;
+    QString status;      // new, queued, running, paused, done, failed, cancelled
+    qint64 tokens = -1;  // -1 until tokenized
+    qint64 cacheBytes = 0;
+    int pages = 0;
+};
+
+struct ChatRow {
+    qint64 id = 0;
+    QString title;
+    QList<qint64> documents;
+};
+
+struct MessageRow {
+    qint64 id = 0;
+    QString role;  // user, assistant, system
+    QString content;
+    bool complete = true;
+};
+
+class LibraryWorker;
+
+class LibraryService : public QObject {
+    Q_OBJECT
+
+public:
+    explicit LibraryService(const QString& databasePath, QObject* parent = nullptr);
+    ~LibraryService() override;
+    QString databasePath() const { return m_path; }
+
+public Q_SLOTS:
+    void refresh();                           // documentsChanged and chatsChanged follow
+    void addFiles(const QStringList& paths);  // files and folders (searched recursively)
+    void addProtectedFile(const QString& path, const QByteArray& password);
+    void removeDocument(qint64 id);
+    void renameDocument(qint64 id, const QString& title);
+    void createChat(const QString& title, const QList<qint64>& documents);
+    void renameChat(qint64 id, const QString& title);
+    void deleteChat(qint64 id);
+    void loadMessages(qint64 chatId);
+    void exportChat(qint64 chatId, const QString& path);  // Markdown, or JSON for a .json path
+
+Q_SIGNALS:
+    void documentsChanged(const QList<uio::app::DocumentRow>& documents);
+    void chatsChanged(const QList<uio::app::ChatRow>& chats);
+    void chatCreated(qint64 id);
+    void messagesLoaded(qint64 chatId, const QList<uio::app::MessageRow>& messages);
+    void documentAdded(qint64 id, bool isNew, const QString& path);
+    void addFailed(const QString& path, const QString& message, bool needsPassword);
+    void failed(const QString& message);  // anything else, as a sentence for the user
+    void exported(const QString& path);
+
+private:
+    QString m_path;
+    QThread m_thread;
+    LibraryWorker* m_worker = nullptr;
+};
+
+}  // namespace uio::app

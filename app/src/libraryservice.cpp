@@ -1,0 +1,268 @@
+#include "uio/app/libraryservice.h"
+
+#include "uio/app/ingest.h"
+#include "uio/storage/chats.h"
+#include "uio/storage/documents.h"
+#include "uio/storage/library.h"
+
+#include <QDirIterator>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <memory>
+
+namespace uio::app {
+
+// Runs on the service's thread with the only connection it uses.
+class LibraryWorker : public QObject {
+    Q_OBJECT
+
+public:
+    LibraryWorker(LibraryService& service, QString path) : m_service(service), m_path(std::move(path)) {}
+
+    // Every call: open on first use, report failures as sentences, never throw out of the thread.
+    template <typename Fn>
+    void guarded(Fn fn) {
+        try {
+            if (!m_library)
+                m_library = std::make_unique<storage::Library>(m_path.toStdString());
+            fn(*m_library);
+        } catch (const std::exception& e) {
+            Q_EMIT m_service.failed(QString::fromUtf8(e.what()));
+        }
+    }
+
+    void refresh(storage::Library& library) {
+        QList<DocumentRow> documents;
+        for (const auto& d : storage::Documents(library.db()).list()) {
+            documents << DocumentRow{d.document.id,
+                                     QString::fromStdString(d.document.title),
+                                     QString::fromStdString(d.document.authors),
+                                     QString::fromStdString(d.document.format),
+                                     QString::fromStdString(d.status),
+                                     d.document.token_count ? *d.document.token_count : -1,
+                                     d.cache_bytes,
+                                     d.document.page_count ? static_cast<int>(*d.document.page_count) : 0};
+        }
+        Q_EMIT m_service.documentsChanged(documents);
+        QList<ChatRow> chats;
+        for (const auto& c : storage::Chats(library.db()).list()) {
+            chats << ChatRow{c.id, QString::fromStdString(c.title),
+                             QList<qint64>(c.document_ids.begin(), c.document_ids.end())};
+        }
+        Q_EMIT m_service.chatsChanged(chats);
+    }
+
+    void add(storage::Library& library, const QString& path, const QByteArray& password) {
+        try {
+            IngestOptions options;
+            options.password = password;
+            const IngestedDocument doc = ingestFile(path, options);
+            storage::NewDocument row;
+            row.sha256 = doc.sha256.toStdString();
+            row.title = doc.title.toStdString();
+            row.authors = doc.authors.toStdString();
+            row.source_path = QFileInfo(path).absoluteFilePath().toStdString();
+            row.format = doc.format.toStdString();
+            row.text = doc.text.toStdString();
+            QJsonArray sections, pages;
+            for (const auto& s : doc.sections) {
+                sections.append(QJsonObject{{QStringLiteral("title"), s.title},
+                                            {QStringLiteral("level"), s.level},
+                                            {QStringLiteral("offset"), static_cast<qint64>(s.offset)}});
+            }
+            for (const auto& p : doc.pages)
+                pages.append(QJsonArray{p.page, static_cast<qint64>(p.begin), static_cast<qint64>(p.end)});
+            row.sections_json = QJsonDocument(sections).toJson(QJsonDocument::Compact).toStdString();
+            row.page_map_json = QJsonDocument(pages).toJson(QJsonDocument::Compact).toStdString();
+            if (!doc.pages.isEmpty())
+                row.page_count = doc.pages.size();
+            const auto added = storage::Documents(library.db()).add(row);
+            Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
+        } catch (const IngestError& e) {
+            const bool password =
+                e.kind() == IngestError::Kind::NeedsPassword || e.kind() == IngestError::Kind::WrongPassword;
+            Q_EMIT m_service.addFailed(path, e.message(), password);
+        }
+    }
+
+private:
+    LibraryService& m_service;
+    QString m_path;
+    std::unique_ptr<storage::Library> m_library;
+};
+
+namespace {
+
+QStringList expand(const QStringList& paths) {
+    QStringList files;
+    for (const QString& path : paths) {
+        if (QFileInfo(path).isDir()) {
+            QDirIterator it(path, QDir::Files, QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                const QString file = it.next();
+                if (!detectFormat(file).isEmpty())
+                    files << file;
+            }
+        } else {
+            files << path;
+        }
+    }
+    files.sort();
+    return files;
+}
+
+}  // namespace
+
+LibraryService::LibraryService(const QString& databasePath, QObject* parent) : QObject(parent), m_path(databasePath) {
+    qRegisterMetaType<QList<DocumentRow>>();
+    qRegisterMetaType<QList<ChatRow>>();
+    qRegisterMetaType<QList<MessageRow>>();
+    m_worker = new LibraryWorker(*this, databasePath);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.setObjectName(QStringLiteral("library"));
+    m_thread.start();
+}
+
+LibraryService::~LibraryService() {
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void LibraryService::refresh() {
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker] { w->guarded([w](storage::Library& library) { w->refresh(library); }); },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::addFiles(const QStringList& paths) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, paths] {
+            w->guarded([&](storage::Library& library) {
+                for (const QString& file : expand(paths))
+                    w->add(library, file, {});
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::addProtectedFile(const QString& path, const QByteArray& password) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, path, password] {
+            w->guarded([&](storage::Library& library) {
+                w->add(library, path, password);
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::removeDocument(qint64 id) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id] {
+            w->guarded([&](storage::Library& library) {
+                storage::Documents(library.db()).remove(id);
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::renameDocument(qint64 id, const QString& title) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id, title] {
+            w->guarded([&](storage::Library& library) {
+                storage::Documents(library.db()).rename(id, title.toStdString());
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::createChat(const QString& title, const QList<qint64>& documents) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, title, documents] {
+            w->guarded([&](storage::Library& library) {
+                const int64_t id =
+                    storage::Chats(library.db())
+                        .create(title.toStdString(), std::vector<int64_t>(documents.begin(), documents.end()));
+                w->refresh(library);
+                Q_EMIT chatCreated(id);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::renameChat(qint64 id, const QString& title) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id, title] {
+            w->guarded([&](storage::Library& library) {
+                storage::Chats(library.db()).rename(id, title.toStdString());
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::deleteChat(qint64 id) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id] {
+            w->guarded([&](storage::Library& library) {
+                storage::Chats(library.db()).remove(id);
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::loadMessages(qint64 chatId) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, chatId] {
+            w->guarded([&](storage::Library& library) {
+                QList<MessageRow> rows;
+                for (const auto& m : storage::Chats(library.db()).messages(chatId)) {
+                    rows << MessageRow{m.id, QString::fromStdString(m.role), QString::fromStdString(m.content),
+                                       m.complete};
+                }
+                Q_EMIT messagesLoaded(chatId, rows);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::exportChat(qint64 chatId, const QString& path) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, chatId, path] {
+            w->guarded([&](storage::Library& library) {
+                storage::Chats chats(library.db());
+                const std::string text = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive)
+                                             ? chats.export_json(chatId)
+                                             : chats.export_markdown(chatId);
+                QFile file(path);
+                if (!file.open(QIODevice::WriteOnly) || file.write(text.data(), static_cast<qint64>(text.size())) < 0) {
+                    throw std::runtime_error(path.toStdString() +
+                                             " cannot be written: " + file.errorString().toStdString());
+                }
+                Q_EMIT exported(path);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+}  // namespace uio::app
+
+#include "libraryservice.moc"
