@@ -1,5 +1,7 @@
 // uio-desk: the desktop application. Builds the services and the main window and hands over.
 
+#include "uio/app/libraryservice.h"
+#include "uio/app/modelservice.h"
 #include "uio/app/runtimesummary.h"
 #include "uio/model/runtime.h"
 #include "uio/ui/mainwindow.h"
@@ -7,6 +9,9 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QTextStream>
 #include <QTimer>
 
@@ -63,12 +68,34 @@ int main(int argc, char* argv[]) {
 
     QApplication application(argc, argv);
     QApplication::setApplicationName(QStringLiteral("uio-desk"));
+    QApplication::setOrganizationName(QStringLiteral("uio-desk"));
     QApplication::setApplicationDisplayName(QStringLiteral("UIO Desk"));
     QApplication::setApplicationVersion(QStringLiteral(UIO_VERSION_STRING));
     QApplication::setDesktopFileName(QStringLiteral("uio-desk"));
     uio::model::set_cpu_threads(0);
 
-    uio::ui::MainWindow window;
+    // One library file for the application and the command line: ~/.local/share/uio-desk.
+    const QString dataDir =
+        QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QStringLiteral("/uio-desk");
+    QDir().mkpath(dataDir);
+    QSettings settings;
+    uio::app::ModelSettings modelSettings;
+    modelSettings.modelDir = settings.value(QStringLiteral("model/dir")).toString();
+    modelSettings.adapterPath = settings.value(QStringLiteral("model/adapter")).toString();
+    modelSettings.device = settings.value(QStringLiteral("model/device"), QStringLiteral("cpu")).toString();
+    modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
+    modelSettings.databasePath = dataDir + QStringLiteral("/uio.sqlite3");
+
+    uio::app::LibraryService library(modelSettings.databasePath);
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, modelSettings);
+    QObject::connect(&window, &uio::ui::MainWindow::settingsChanged, [](const uio::app::ModelSettings& chosen) {
+        QSettings remembered;
+        remembered.setValue(QStringLiteral("model/dir"), chosen.modelDir);
+        remembered.setValue(QStringLiteral("model/adapter"), chosen.adapterPath);
+        remembered.setValue(QStringLiteral("model/device"), chosen.device);
+        remembered.setValue(QStringLiteral("model/dtype"), chosen.dtype);
+    });
     window.show();
 
     if (parser.isSet(screenshot)) {

@@ -124,8 +124,14 @@ static_assert(std::size(kMigrations) == kSchemaVersion);
 }  // namespace
 
 void migrate(Database& db, int target) {
-    for (int version = db.user_version(); version < target; ++version) {
+    while (true) {
+        // The version is read inside the write transaction: two programs opening a new library
+        // at once must not both run the same migration.
         Transaction transaction(db);
+        const int version = db.user_version();
+        if (version >= target) {
+            return;
+        }
         db.exec(kMigrations[version]);
         db.set_user_version(version + 1);
         transaction.commit();

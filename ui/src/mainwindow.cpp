@@ -1,14 +1,21 @@
 #include "uio/ui/mainwindow.h"
 
+#include "chatpanel.h"
+#include "documentlistmodel.h"
+#include "librarypanel.h"
+#include "uio/app/libraryservice.h"
 #include "uio/version.h"
 
 #include <QApplication>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
-#include <QVBoxLayout>
 
 // Q_INIT_RESOURCE must be used outside any namespace.
 static void initResources() {
@@ -17,48 +24,199 @@ static void initResources() {
 
 namespace uio::ui {
 
-namespace {
-
-QWidget* makePanel(const QString& title, const QString& emptyText, QWidget* parent) {
-    auto* panel = new QWidget(parent);
-    panel->setAccessibleName(title);
-    auto* layout = new QVBoxLayout(panel);
-    auto* heading = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), panel);
-    auto* empty = new QLabel(emptyText, panel);
-    empty->setAlignment(Qt::AlignCenter);
-    empty->setWordWrap(true);
-    empty->setForegroundRole(QPalette::PlaceholderText);
-    layout->addWidget(heading);
-    layout->addWidget(empty, 1);
-    return panel;
-}
-
-}  // namespace
-
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, const app::ModelSettings& settings,
+                       QWidget* parent)
+    : QMainWindow(parent), m_libraryService(library), m_modelService(model), m_settings(settings) {
     initResources();
     setWindowTitle(QStringLiteral("UIO Desk"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/uio-desk.svg")));
 
+    m_documents = new DocumentListModel(this);
+    m_library = new LibraryPanel(m_documents, this);
+    m_chat = new ChatPanel(this);
     auto* splitter = new QSplitter(Qt::Horizontal, this);
-    splitter->addWidget(makePanel(tr("Library"), tr("No documents yet."), splitter));
-    splitter->addWidget(makePanel(tr("Chat"), tr("Add a document to start asking questions."), splitter));
+    splitter->addWidget(m_library);
+    splitter->addWidget(m_chat);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 2);
     setCentralWidget(splitter);
 
+    m_modelLabel = new QLabel(tr("No model configured"), this);
+    m_modelLabel->setObjectName(QStringLiteral("modelLabel"));
+    m_jobLabel = new QLabel(this);
+    m_jobLabel->setObjectName(QStringLiteral("jobLabel"));
+    statusBar()->addWidget(m_modelLabel, 1);
+    statusBar()->addPermanentWidget(m_jobLabel);
+
     buildMenus();
-    statusBar()->showMessage(tr("No model configured"));
+    connectServices();
     resize(1100, 720);
+    m_libraryService.refresh();
+    if (m_settings.modelDir.isEmpty()) {
+        m_chat->setNotice(
+            tr("No model is set up yet. Use Model › Use demo model to try UIO Desk right away (its answers "
+               "are meaningless), or Model › Choose model folder… for a Hugging Face Llama-2 folder."));
+    } else {
+        m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(m_settings.modelDir).fileName()));
+        m_modelService.configure(m_settings);
+    }
 }
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* add = file->addAction(tr("&Add documents…"), m_library, &LibraryPanel::chooseFiles);
+    add->setShortcut(QKeySequence::Open);
+    QAction* find = file->addAction(tr("&Find in library"), m_library, &LibraryPanel::focusSearch);
+    find->setShortcut(QKeySequence::Find);
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+    QAction* newChat = chat->addAction(tr("&New chat with the selected documents"), this, &MainWindow::newChat);
+    newChat->setShortcut(QKeySequence::New);
+
+    QMenu* model = menuBar()->addMenu(tr("&Model"));
+    model->addAction(tr("Use &demo model"), this, &MainWindow::useDemoModel);
+    model->addAction(tr("Choose &model folder…"), this, &MainWindow::chooseModelFolder);
+
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About UIO Desk"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::connectServices() {
+    using app::LibraryService;
+    using app::ModelService;
+    connect(&m_libraryService, &LibraryService::documentsChanged, m_documents, &DocumentListModel::setDocuments);
+    connect(&m_libraryService, &LibraryService::chatsChanged, m_chat, &ChatPanel::setChats);
+    connect(&m_libraryService, &LibraryService::chatCreated, m_chat, &ChatPanel::selectChat);
+    connect(&m_libraryService, &LibraryService::messagesLoaded, m_chat, &ChatPanel::showMessages);
+    connect(&m_libraryService, &LibraryService::failed, this,
+            [this](const QString& message) { statusBar()->showMessage(message, 10000); });
+    connect(&m_libraryService, &LibraryService::documentAdded, this, [this](qint64 id, bool isNew) {
+        if (isNew && m_modelReady)
+            m_modelService.compress(id);
+    });
+    connect(&m_libraryService, &LibraryService::addFailed, this,
+            [this](const QString& path, const QString& message, bool needsPassword) {
+                if (!needsPassword) {
+                    statusBar()->showMessage(message, 15000);
+                    return;
+                }
+                auto* dialog = new QInputDialog(this);
+                dialog->setAttribute(Qt::WA_DeleteOnClose);
+                dialog->setWindowTitle(tr("Password"));
+                dialog->setLabelText(message);
+                dialog->setTextEchoMode(QLineEdit::Password);
+                connect(dialog, &QInputDialog::textValueSelected, this, [this, path](const QString& password) {
+                    m_libraryService.addProtectedFile(path, password.toUtf8());
+                });
+                dialog->open();
+            });
+
+    connect(m_library, &LibraryPanel::addRequested, &m_libraryService, &LibraryService::addFiles);
+    connect(m_library, &LibraryPanel::compressRequested, this, [this](const QList<qint64>& ids) {
+        for (const qint64 id : ids)
+            m_modelService.compress(id);
+    });
+    connect(m_library, &LibraryPanel::pauseRequested, this, [this](const QList<qint64>& ids) {
+        for (const qint64 id : ids)
+            m_modelService.pause(id);
+    });
+    connect(m_library, &LibraryPanel::removeRequested, this, [this](const QList<qint64>& ids) {
+        for (const qint64 id : ids) {
+            m_modelService.cancel(id);
+            m_libraryService.removeDocument(id);
+        }
+    });
+
+    connect(&m_modelService, &ModelService::modelReady, this,
+            [this](const QString& description, const QStringList& notices) {
+                m_modelReady = true;
+                m_modelLabel->setText(description);
+                if (!notices.isEmpty())
+                    m_chat->setNotice(notices.join(QLatin1Char('\n')));
+                m_libraryService.refresh();
+            });
+    connect(&m_modelService, &ModelService::modelFailed, this, [this](const QString& message) {
+        m_modelReady = false;
+        m_modelLabel->setText(tr("No model loaded"));
+        m_chat->setNotice(tr("The model could not be loaded: %1").arg(message));
+    });
+    connect(&m_modelService, &ModelService::demoCreated, this, [this](const app::ModelSettings& settings) {
+        m_settings = settings;
+        Q_EMIT settingsChanged(settings);
+        m_chat->setNotice(tr("The demo model is a tiny random model: every answer is meaningless text."));
+    });
+    connect(
+        &m_modelService, &ModelService::compressionProgress, this,
+        [this](qint64 id, qint64 done, qint64 total, double, double eta) {
+            m_documents->setProgress(id, done, total, eta);
+            m_jobLabel->setText(tr("Compressing “%1”: %2 of %3").arg(m_documents->titleOf(id)).arg(done).arg(total));
+        });
+    connect(&m_modelService, &ModelService::compressionFinished, this, [this] {
+        m_jobLabel->clear();
+        m_libraryService.refresh();
+    });
+    connect(&m_modelService, &ModelService::compressionPaused, this, [this] {
+        m_jobLabel->clear();
+        m_libraryService.refresh();
+    });
+    connect(&m_modelService, &ModelService::compressionFailed, this, [this](qint64 id, const QString& message) {
+        m_jobLabel->clear();
+        m_documents->setStatus(id, QStringLiteral("failed"), message);
+        statusBar()->showMessage(tr("Compression failed: %1 (select it and press Compress to retry)").arg(message),
+                                 15000);
+    });
+
+    connect(m_chat, &ChatPanel::newChatRequested, this, &MainWindow::newChat);
+    connect(m_chat, &ChatPanel::chatSelected, &m_libraryService, &LibraryService::loadMessages);
+    connect(m_chat, &ChatPanel::askRequested, this,
+            [this](qint64 chat, const QString& question) { m_modelService.ask(chat, question, app::AskSettings{}); });
+    connect(m_chat, &ChatPanel::regenerateRequested, this,
+            [this](qint64 chat) { m_modelService.regenerate(chat, app::AskSettings{}); });
+    connect(m_chat, &ChatPanel::stopRequested, &m_modelService, &ModelService::stopAnswer);
+    connect(m_chat, &ChatPanel::deleteRequested, &m_libraryService, &LibraryService::deleteChat);
+    connect(m_chat, &ChatPanel::exportRequested, this, [this](qint64 chat) {
+        const QString path =
+            QFileDialog::getSaveFileName(this, tr("Export chat"), QString(), tr("Markdown (*.md);;JSON (*.json)"));
+        if (!path.isEmpty())
+            m_libraryService.exportChat(chat, path);
+    });
+    connect(&m_modelService, &ModelService::answerText, m_chat, &ChatPanel::appendAnswer);
+    connect(&m_modelService, &ModelService::answerFinished, m_chat, &ChatPanel::finishAnswer);
+    connect(&m_modelService, &ModelService::answerFailed, m_chat, &ChatPanel::failAnswer);
+}
+
+void MainWindow::newChat() {
+    const QList<qint64> ids = m_library->selectedIds();
+    if (ids.isEmpty()) {
+        m_chat->setNotice(tr("Select one or more documents in the library first; the new chat asks about them."));
+        return;
+    }
+    m_libraryService.createChat(tr("About %1").arg(m_documents->titleOf(ids.front())), ids);
+}
+
+void MainWindow::useDemoModel() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/demo");
+    m_modelLabel->setText(tr("Making the demo model…"));
+    m_modelService.useDemoModel(dir, m_libraryService.databasePath());
+}
+
+void MainWindow::chooseModelFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Hugging Face Llama folder"));
+    if (dir.isEmpty())
+        return;
+    const QString adapter =
+        QFileDialog::getOpenFileName(this, tr("UIO adapter for this model"), dir, tr("Adapters (*.safetensors)"));
+    if (adapter.isEmpty())
+        return;
+    m_settings.modelDir = dir;
+    m_settings.adapterPath = adapter;
+    m_settings.databasePath = m_libraryService.databasePath();
+    Q_EMIT settingsChanged(m_settings);
+    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(dir).fileName()));
+    m_modelService.configure(m_settings);
 }
 
 void MainWindow::showAbout() {

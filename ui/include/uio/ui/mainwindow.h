@@ -1,22 +1,51 @@
-// The main window: library on the left, chat on the right, status bar below.
-// Shows state owned by the app/ services; does no model, database or file work itself.
+// The main window: library on the left, chats on the right, status bar below. Shows state owned
+// by the app/ services and sends them intents; does no model, database or file work itself.
 #pragma once
+
+#include "uio/app/modelservice.h"
 
 #include <QMainWindow>
 
 class QLabel;
 
+namespace uio::app {
+class LibraryService;
+}
+
 namespace uio::ui {
+
+class ChatPanel;
+class DocumentListModel;
+class LibraryPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    // settings: the model to load; empty modelDir shows how to set one up.
+    MainWindow(app::LibraryService& library, app::ModelService& model, const app::ModelSettings& settings,
+               QWidget* parent = nullptr);
+
+Q_SIGNALS:
+    void settingsChanged(const uio::app::ModelSettings& settings);  // to remember for the next start
 
 private:
     void buildMenus();
+    void connectServices();
     void showAbout();
+    void useDemoModel();
+    void chooseModelFolder();
+    void newChat();
+
+    app::LibraryService& m_libraryService;
+    app::ModelService& m_modelService;
+    app::ModelSettings m_settings;
+    bool m_modelReady = false;
+    DocumentListModel* m_documents;
+    LibraryPanel* m_library;
+    ChatPanel* m_chat;
+    QLabel* m_modelLabel;
+    QLabel* m_jobLabel;
 };
 
 }  // namespace uio::ui

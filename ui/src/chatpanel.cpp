@@ -1,0 +1,217 @@
+#include "chatpanel.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QShortcut>
+#include <QSplitter>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+
+namespace uio::ui {
+
+ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
+    setAccessibleName(tr("Chat"));
+    m_chats = new QListWidget(this);
+    m_chats->setObjectName(QStringLiteral("chatList"));
+    m_chats->setAccessibleName(tr("Chats"));
+    m_chats->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto* exportAction = new QAction(tr("Export…"), m_chats);
+    auto* deleteAction = new QAction(tr("Delete"), m_chats);
+    m_chats->addActions({exportAction, deleteAction});
+    connect(exportAction, &QAction::triggered, this, [this] {
+        if (m_current)
+            Q_EMIT exportRequested(m_current);
+    });
+    connect(deleteAction, &QAction::triggered, this, [this] {
+        if (m_current)
+            Q_EMIT deleteRequested(m_current);
+    });
+    connect(m_chats, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
+        if (!item)
+            return;
+        m_current = item->data(Qt::UserRole).toLongLong();
+        Q_EMIT chatSelected(m_current);
+    });
+    auto* newChat = new QPushButton(tr("New chat"), this);
+    newChat->setObjectName(QStringLiteral("newChatButton"));
+    connect(newChat, &QPushButton::clicked, this, &ChatPanel::newChatRequested);
+
+    m_transcript = new QTextBrowser(this);
+    m_transcript->setObjectName(QStringLiteral("transcript"));
+    m_transcript->setAccessibleName(tr("Conversation"));
+    m_transcript->setOpenExternalLinks(true);
+    m_notice = new QLabel(this);
+    m_notice->setObjectName(QStringLiteral("chatNotice"));
+    m_notice->setWordWrap(true);
+    m_notice->setForegroundRole(QPalette::PlaceholderText);
+    m_notice->hide();
+
+    m_input = new QPlainTextEdit(this);
+    m_input->setObjectName(QStringLiteral("questionInput"));
+    m_input->setAccessibleName(tr("Question"));
+    m_input->setPlaceholderText(tr("Ask about the documents of this chat (Ctrl+Enter sends)"));
+    m_input->setMaximumHeight(90);
+    m_send = new QPushButton(tr("Send"), this);
+    m_send->setObjectName(QStringLiteral("sendButton"));
+    m_stop = new QPushButton(tr("Stop"), this);
+    m_stop->setObjectName(QStringLiteral("stopButton"));
+    m_regenerate = new QPushButton(tr("Regenerate"), this);
+    m_regenerate->setObjectName(QStringLiteral("regenerateButton"));
+    auto* copy = new QPushButton(tr("Copy"), this);
+    copy->setObjectName(QStringLiteral("copyButton"));
+    connect(m_send, &QPushButton::clicked, this, &ChatPanel::send);
+    connect(m_stop, &QPushButton::clicked, this, &ChatPanel::stopRequested);
+    connect(m_regenerate, &QPushButton::clicked, this, [this] {
+        if (!m_current || m_busy)
+            return;
+        if (!m_messages.isEmpty() && m_messages.back().role == QLatin1String("assistant"))
+            m_messages.removeLast();
+        m_messages << app::MessageRow{0, QStringLiteral("assistant"), QString(), false};
+        setBusy(true);
+        render();
+        Q_EMIT regenerateRequested(m_current);
+    });
+    connect(copy, &QPushButton::clicked, this, [this] {
+        for (auto it = m_messages.crbegin(); it != m_messages.crend(); ++it) {
+            if (it->role == QLatin1String("assistant")) {
+                QApplication::clipboard()->setText(it->content);
+                return;
+            }
+        }
+    });
+    auto* sendShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), m_input);
+    connect(sendShortcut, &QShortcut::activated, this, &ChatPanel::send);
+    auto* stopShortcut = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    stopShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(stopShortcut, &QShortcut::activated, this, &ChatPanel::stopRequested);
+
+    auto* left = new QWidget(this);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    leftLayout->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(tr("Chats")), left));
+    leftLayout->addWidget(m_chats, 1);
+    leftLayout->addWidget(newChat);
+    auto* right = new QWidget(this);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addWidget(m_transcript, 1);
+    rightLayout->addWidget(m_notice);
+    rightLayout->addWidget(m_input);
+    auto* buttons = new QHBoxLayout;
+    buttons->addStretch(1);
+    for (QPushButton* b : {copy, m_regenerate, m_stop, m_send})
+        buttons->addWidget(b);
+    rightLayout->addLayout(buttons);
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->addWidget(left);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(1, 3);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(splitter);
+    setBusy(false);
+}
+
+void ChatPanel::setChats(const QList<app::ChatRow>& chats) {
+    const QSignalBlocker blocker(m_chats);
+    m_chats->clear();
+    for (const app::ChatRow& chat : chats) {
+        auto* item = new QListWidgetItem(chat.title, m_chats);
+        item->setData(Qt::UserRole, chat.id);
+        if (chat.id == m_current)
+            m_chats->setCurrentItem(item);
+    }
+}
+
+void ChatPanel::selectChat(qint64 id) {
+    for (int i = 0; i < m_chats->count(); ++i) {
+        if (m_chats->item(i)->data(Qt::UserRole).toLongLong() == id) {
+            m_chats->setCurrentRow(i);
+            return;
+        }
+    }
+    m_current = id;
+    Q_EMIT chatSelected(id);
+}
+
+void ChatPanel::showMessages(qint64 chatId, const QList<app::MessageRow>& messages) {
+    if (chatId != m_current || m_busy)
+        return;
+    m_messages = messages;
+    render();
+}
+
+void ChatPanel::send() {
+    const QString question = m_input->toPlainText().trimmed();
+    if (question.isEmpty() || m_busy)
+        return;
+    if (!m_current) {
+        setNotice(tr("Start a chat first: select documents in the library and press New chat."));
+        return;
+    }
+    m_messages << app::MessageRow{0, QStringLiteral("user"), question, true}
+               << app::MessageRow{0, QStringLiteral("assistant"), QString(), false};
+    m_input->clear();
+    setBusy(true);
+    render();
+    Q_EMIT askRequested(m_current, question);
+}
+
+void ChatPanel::appendAnswer(qint64 chatId, const QString& text) {
+    if (chatId != m_current || m_messages.isEmpty())
+        return;
+    m_messages.back().content += text;
+    render();
+}
+
+void ChatPanel::finishAnswer(qint64 chatId, const QStringList& notices) {
+    if (chatId != m_current)
+        return;
+    if (!m_messages.isEmpty())
+        m_messages.back().complete = true;
+    setBusy(false);
+    setNotice(notices.join(QLatin1Char('\n')));
+    render();
+}
+
+void ChatPanel::failAnswer(qint64 chatId, const QString& message) {
+    if (chatId != m_current)
+        return;
+    if (!m_messages.isEmpty() && m_messages.back().role == QLatin1String("assistant") &&
+        m_messages.back().content.isEmpty()) {
+        m_messages.removeLast();
+    }
+    setBusy(false);
+    setNotice(message);
+    render();
+}
+
+void ChatPanel::setNotice(const QString& text) {
+    m_notice->setText(text);
+    m_notice->setVisible(!text.isEmpty());
+}
+
+void ChatPanel::setBusy(bool busy) {
+    m_busy = busy;
+    m_send->setEnabled(!busy);
+    m_regenerate->setEnabled(!busy);
+    m_stop->setEnabled(busy);
+}
+
+void ChatPanel::render() {
+    QString markdown;
+    for (const app::MessageRow& m : m_messages) {
+        const QString who = m.role == QLatin1String("user") ? tr("You") : tr("Assistant");
+        markdown += QStringLiteral("**%1**\n\n%2%3\n\n---\n\n")
+                        .arg(who, m.content, m.complete ? QString() : QStringLiteral(" …"));
+    }
+    m_transcript->setMarkdown(markdown);
+    m_transcript->verticalScrollBar()->setValue(m_transcript->verticalScrollBar()->maximum());
+}
+
+}  // namespace uio::ui

@@ -1,0 +1,105 @@
+#include "documentlistmodel.h"
+
+namespace uio::ui {
+
+namespace {
+
+QString statusText(const QString& status) {
+    if (status == QLatin1String("new"))
+        return DocumentListModel::tr("not compressed");
+    if (status == QLatin1String("queued"))
+        return DocumentListModel::tr("queued");
+    if (status == QLatin1String("running"))
+        return DocumentListModel::tr("compressing");
+    if (status == QLatin1String("paused"))
+        return DocumentListModel::tr("paused");
+    if (status == QLatin1String("done"))
+        return DocumentListModel::tr("ready");
+    if (status == QLatin1String("failed"))
+        return DocumentListModel::tr("failed");
+    if (status == QLatin1String("cancelled"))
+        return DocumentListModel::tr("cancelled");
+    return status;
+}
+
+}  // namespace
+
+QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= m_rows.size())
+        return {};
+    const app::DocumentRow& d = m_rows[index.row()];
+    switch (role) {
+        case Qt::DisplayRole: {
+            QString status = statusText(d.status);
+            const auto p = m_progress.find(d.id);
+            if (d.status == QLatin1String("running") && p != m_progress.end() && p->total > 0) {
+                status = tr("compressing %1% (%2 s left)").arg(100 * p->done / p->total).arg(qRound(p->eta));
+            }
+            QStringList facts{status};
+            if (d.pages > 0)
+                facts << tr("%n page(s)", nullptr, d.pages);
+            if (d.tokens >= 0)
+                facts << tr("%1 tokens").arg(d.tokens);
+            if (d.cacheBytes > 0)
+                facts << tr("%1 MB cached").arg(d.cacheBytes / 1048576.0, 0, 'f', 1);
+            return d.title + QStringLiteral("\n") + facts.join(QStringLiteral(" · "));
+        }
+        case Qt::ToolTipRole:
+            return m_detail.value(d.id, d.authors);
+        case Qt::AccessibleTextRole:
+            return d.title + QStringLiteral(", ") + statusText(d.status);
+        case IdRole:
+            return d.id;
+        case StatusRole:
+            return d.status;
+        case ProgressRole: {
+            const auto p = m_progress.find(d.id);
+            return p == m_progress.end() || p->total == 0 ? QVariant() : QVariant(double(p->done) / double(p->total));
+        }
+        default:
+            return {};
+    }
+}
+
+void DocumentListModel::setDocuments(const QList<app::DocumentRow>& rows) {
+    beginResetModel();
+    m_rows = rows;
+    endResetModel();
+}
+
+int DocumentListModel::rowOf(qint64 id) const {
+    for (int i = 0; i < m_rows.size(); ++i) {
+        if (m_rows[i].id == id)
+            return i;
+    }
+    return -1;
+}
+
+QString DocumentListModel::titleOf(qint64 id) const {
+    const int row = rowOf(id);
+    return row < 0 ? QString() : m_rows[row].title;
+}
+
+void DocumentListModel::setProgress(qint64 id, qint64 done, qint64 total, double etaSeconds) {
+    m_progress[id] = {done, total, etaSeconds};
+    const int row = rowOf(id);
+    if (row < 0)
+        return;
+    m_rows[row].status = QStringLiteral("running");
+    Q_EMIT dataChanged(index(row), index(row));
+}
+
+void DocumentListModel::setStatus(qint64 id, const QString& status, const QString& detail) {
+    const int row = rowOf(id);
+    if (row < 0)
+        return;
+    m_rows[row].status = status;
+    if (detail.isEmpty()) {
+        m_detail.remove(id);
+    } else {
+        m_detail[id] = detail;
+    }
+    Q_EMIT dataChanged(index(row), index(row));
+}
+
+}  // namespace uio::ui

@@ -1,0 +1,114 @@
+#include "librarypanel.h"
+
+#include "documentlistmodel.h"
+
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QVBoxLayout>
+
+namespace uio::ui {
+
+LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(parent), m_model(model) {
+    setAccessibleName(tr("Library"));
+    setAcceptDrops(true);
+    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy->setSourceModel(model);
+    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+
+    m_search = new QLineEdit(this);
+    m_search->setObjectName(QStringLiteral("librarySearch"));
+    m_search->setPlaceholderText(tr("Search by title (Ctrl+F)"));
+    m_search->setAccessibleName(tr("Search the library"));
+    m_search->setClearButtonEnabled(true);
+    connect(m_search, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+
+    m_list = new QListView(this);
+    m_list->setObjectName(QStringLiteral("documentList"));
+    m_list->setAccessibleName(tr("Documents"));
+    m_list->setModel(m_proxy);
+    m_list->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_list->setAlternatingRowColors(true);
+    m_list->setWordWrap(true);
+    connect(m_list->selectionModel(), &QItemSelectionModel::selectionChanged, this, &LibraryPanel::selectionChanged);
+
+    auto button = [this](const QString& text, const QString& name) {
+        auto* b = new QPushButton(text, this);
+        b->setObjectName(name);
+        b->setAccessibleName(text);
+        return b;
+    };
+    auto* add = button(tr("Add…"), QStringLiteral("addButton"));
+    auto* compress = button(tr("Compress"), QStringLiteral("compressButton"));
+    auto* pause = button(tr("Pause"), QStringLiteral("pauseButton"));
+    auto* remove = button(tr("Remove…"), QStringLiteral("removeButton"));
+    connect(add, &QPushButton::clicked, this, &LibraryPanel::chooseFiles);
+    connect(compress, &QPushButton::clicked, this, [this] { Q_EMIT compressRequested(selectedIds()); });
+    connect(pause, &QPushButton::clicked, this, [this] { Q_EMIT pauseRequested(selectedIds()); });
+    connect(remove, &QPushButton::clicked, this, [this] {
+        const auto ids = selectedIds();
+        if (ids.isEmpty())
+            return;
+        const auto answer = QMessageBox::question(
+            this, tr("Remove documents"),
+            tr("Remove %n document(s) and their compressed memory from the library? The files stay on disk.", nullptr,
+               static_cast<int>(ids.size())));
+        if (answer == QMessageBox::Yes)
+            Q_EMIT removeRequested(ids);
+    });
+
+    auto* heading = new QLabel(QStringLiteral("<b>%1</b>").arg(tr("Library")), this);
+    auto* buttons = new QHBoxLayout;
+    for (QPushButton* b : {add, compress, pause, remove})
+        buttons->addWidget(b);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(heading);
+    layout->addWidget(m_search);
+    layout->addWidget(m_list, 1);
+    layout->addLayout(buttons);
+}
+
+QList<qint64> LibraryPanel::selectedIds() const {
+    QList<qint64> ids;
+    for (const QModelIndex& index : m_list->selectionModel()->selectedIndexes()) {
+        ids << index.data(DocumentListModel::IdRole).toLongLong();
+    }
+    return ids;
+}
+
+void LibraryPanel::focusSearch() {
+    m_search->setFocus(Qt::ShortcutFocusReason);
+}
+
+void LibraryPanel::chooseFiles() {
+    const QStringList files =
+        QFileDialog::getOpenFileNames(this, tr("Add documents"), QString(),
+                                      tr("Documents (*.pdf *.epub *.txt *.md *.markdown *.html *.htm);;All files (*)"));
+    if (!files.isEmpty())
+        Q_EMIT addRequested(files);
+}
+
+void LibraryPanel::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void LibraryPanel::dropEvent(QDropEvent* event) {
+    QStringList paths;
+    for (const QUrl& url : event->mimeData()->urls()) {
+        if (url.isLocalFile())
+            paths << url.toLocalFile();
+    }
+    if (!paths.isEmpty())
+        Q_EMIT addRequested(paths);
+    event->acceptProposedAction();
+}
+
+}  // namespace uio::ui

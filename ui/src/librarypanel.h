@@ -1,0 +1,42 @@
+// The library: documents with their status and compression progress, search by title, add by
+// dialog or drag and drop, compress, pause, remove. Emits intents; owns no data.
+#pragma once
+
+#include <QWidget>
+
+class QLineEdit;
+class QListView;
+class QSortFilterProxyModel;
+
+namespace uio::ui {
+
+class DocumentListModel;
+
+class LibraryPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    LibraryPanel(DocumentListModel* model, QWidget* parent = nullptr);
+    QList<qint64> selectedIds() const;
+    void focusSearch();
+    void chooseFiles();  // the Add dialog
+
+Q_SIGNALS:
+    void addRequested(const QStringList& paths);
+    void compressRequested(const QList<qint64>& ids);
+    void pauseRequested(const QList<qint64>& ids);
+    void removeRequested(const QList<qint64>& ids);
+    void selectionChanged();
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    DocumentListModel* m_model;
+    QSortFilterProxyModel* m_proxy;
+    QLineEdit* m_search;
+    QListView* m_list;
+};
+
+}  // namespace uio::ui
