@@ -29,6 +29,9 @@ ChatService::Context& ChatService::context(int64_t chat_id, QStringList& notices
         loaded.push_back(m_compressor.load(id));
         segments.push_back(static_cast<int64_t>(loaded.back().segments.size()));
     }
+    if (!m_contexts.count(chat_id)) {
+        m_contexts.clear();  // one chat's memories on the device at a time
+    }
     auto& slot = m_contexts[chat_id];
     if (!slot || slot->documents != chat->document_ids || slot->segments != segments) {
         auto context = std::make_unique<Context>();

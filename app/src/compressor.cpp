@@ -59,8 +59,10 @@ CompressionOutcome Compressor::run(int64_t document_id, const std::function<void
     const int64_t key = cache.key_id(key_for(source.sha256));
     std::vector<bool> stored(static_cast<size_t>(total), false);
     for (const int64_t index : cache.indices(key)) {
-        if (index < total)
+        // A damaged segment reads as missing and is compressed again.
+        if (index < total && cache.get(key, index)) {
             stored[static_cast<size_t>(index)] = true;
+        }
     }
 
     CompressionOutcome outcome;

@@ -26,6 +26,7 @@ public:
 
     std::atomic<bool> stopAnswer{false};
     std::atomic<bool> questionWaiting{false};
+    std::atomic<bool> shuttingDown{false};  // jobs stop but stay queued for the next start
 
     // The pause/cancel switch of a document's job, shared by the calling thread and the worker.
     std::shared_ptr<std::atomic<JobControl>> control(qint64 document) {
@@ -35,13 +36,9 @@ public:
             slot = std::make_shared<std::atomic<JobControl>>(JobControl::Run);
         return slot;
     }
-    void pauseAll() {
-        std::lock_guard lock(m_controlsMutex);
-        for (auto& [document, control] : m_controls)
-            *control = JobControl::Pause;
-    }
 
     void configure(const ModelSettings& settings) {
+        m_queue.clear();
         m_chats.reset();
         m_compressor.reset();
         m_engine.reset();
@@ -81,8 +78,31 @@ public:
     void enqueue(qint64 document) {
         if (std::find(m_queue.begin(), m_queue.end(), document) == m_queue.end()) {
             m_queue.push_back(document);
+            if (m_compressor) {
+                try {
+                    jobFor(document);  // on disk at once: a closed program picks it up again
+                } catch (const std::exception& e) {
+                    m_queue.pop_back();
+                    Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
+                    return;
+                }
+            }
         }
         scheduleNext();
+    }
+
+    // The unfinished job of a document, made when there is none.
+    int64_t jobFor(qint64 document) {
+        storage::Jobs jobs(m_library->db());
+        for (const auto& pending : jobs.pending()) {
+            if (pending.document_id == document)
+                return pending.id;
+        }
+        const auto row = storage::Documents(m_library->db()).get(document);
+        if (!row)
+            throw std::runtime_error("the document is no longer in the library");
+        return jobs.enqueue(document, storage::MemoryCache(m_library->db()).key_id(m_compressor->key_for(row->sha256)),
+                            0);
     }
 
     // The next job to run (the running one finishes its batch first).
@@ -142,29 +162,24 @@ private:
         storage::Jobs jobs(m_library->db());
         int64_t job = 0;
         try {
-            for (const auto& pending : jobs.pending()) {
-                if (pending.document_id == document)
-                    job = pending.id;
-            }
-            const auto row = storage::Documents(m_library->db()).get(document);
-            if (!row)
-                throw std::runtime_error("the document is no longer in the library");
-            if (job == 0) {
-                job = jobs.enqueue(document,
-                                   storage::MemoryCache(m_library->db()).key_id(m_compressor->key_for(row->sha256)), 0);
-            }
+            job = jobFor(document);
             jobs.set_state(job, "running");
-            std::atomic<JobControl> effective{JobControl::Run};
+            std::atomic<JobControl> effective{questionWaiting ? JobControl::Pause : control.load()};
+            if (shuttingDown) {
+                effective = JobControl::Pause;
+            }
             const CompressionOutcome outcome = m_compressor->run(
                 document,
                 [&](const CompressionProgress& p) {
                     jobs.set_progress(job, p.segments_done);
                     Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total,
                                                          p.tokens_per_second, p.eta_seconds);
-                    effective = questionWaiting ? JobControl::Pause : control.load();
+                    effective = questionWaiting || shuttingDown ? JobControl::Pause : control.load();
                 },
                 &effective);
-            if (outcome.status == CompressionOutcome::Status::Done) {
+            if (shuttingDown && outcome.status != CompressionOutcome::Status::Done) {
+                jobs.set_state(job, "queued");  // resumes when the program starts again
+            } else if (outcome.status == CompressionOutcome::Status::Done) {
                 m_queue.pop_front();
                 jobs.set_state(job, "done");
                 Q_EMIT m_service.compressionFinished(document, outcome.segments_encoded);
@@ -210,7 +225,7 @@ ModelService::ModelService(QObject* parent) : QObject(parent) {
 
 ModelService::~ModelService() {
     m_worker->stopAnswer = true;
-    m_worker->pauseAll();
+    m_worker->shuttingDown = true;
     m_thread.quit();
     m_thread.wait();
 }

@@ -43,8 +43,8 @@ at::Tensor encode_segments(LlamaImpl& model, AdapterImpl& adapter, const at::Ten
     std::vector<at::Tensor> memories;  // L of (B, m, C)
     for (int64_t k = 0; k < L; ++k) {
         DecoderLayerImpl& layer = model.layer(k);
-        const auto h = layer.input_layernorm(x);  // (B, N, C)
-        memories.push_back(h.narrow(1, l, m));
+        const auto h = layer.input_layernorm(x);        // (B, N, C)
+        memories.push_back(h.narrow(1, l, m).clone());  // not a view: the layer's input can go
         if (ordinary_inputs) {
             ordinary_inputs->push_back(h.narrow(1, 0, l));
         }

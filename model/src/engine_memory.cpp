@@ -98,7 +98,8 @@ std::unique_ptr<MemoryChat> Engine::open_memory_chat(const std::vector<MemoryBlo
     const auto stacked = tensors.empty() ? at::empty({0, expected[0], expected[1], expected[2]},
                                                      at::TensorOptions().device(model.device()))
                                          : at::stack(tensors);
-    auto impl = std::make_unique<MemoryChat::Impl>(MemoryChat::Impl{*m_impl, MemorySession(model, adapter, stacked)});
+    auto impl =
+        std::make_unique<MemoryChat::Impl>(MemoryChat::Impl{*m_impl, MemorySession(model, m_impl->adapter, stacked)});
     return std::unique_ptr<MemoryChat>(new MemoryChat(std::move(impl)));
 }
 
@@ -106,7 +107,7 @@ int64_t MemoryChat::memory_segments() const {
     return m_impl->session.memory_segments();
 }
 int64_t MemoryChat::positions_free() const {
-    return m_impl->session.positions_free();
+    return m_impl->session.positions_after_documents();
 }
 
 Generation MemoryChat::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
@@ -128,7 +129,7 @@ Generation MemoryChat::generate(const GenerateRequest& request, const std::funct
     const auto start = std::chrono::steady_clock::now();
     at::Tensor logits;
     try {
-        logits = session.feed(request.prompt, cancel);
+        logits = session.feed(request.prompt, cancel, /*all_logits=*/false);
     } catch (const Cancelled&) {
         result.stop = StopReason::Cancelled;
         return result;
@@ -159,7 +160,7 @@ ScoreResult Engine::score_with_memory(const std::vector<int32_t>& ids, int top_k
                          "x compression this model scores at most " + std::to_string(fit * l) + " tokens");
     }
     c10::InferenceMode guard;
-    MemorySession session(model, adapter, at::empty({0, model.config.n_layer, m, model.config.n_embd}));
+    MemorySession session(model, m_impl->adapter, at::empty({0, model.config.n_layer, m, model.config.n_embd}));
     ScoreResult result;
     for (int64_t t = 0; t < n_segments; ++t) {
         const int64_t begin = t * l, len = std::min(l, n - begin);

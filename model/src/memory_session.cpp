@@ -32,18 +32,18 @@ void append_memories(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& m
     cache.commit(S * m);
 }
 
-MemorySession::MemorySession(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& memories)
-    : m_model(model), m_adapter(adapter), m_cache(model.new_cache()) {
-    const int64_t needed = memories.size(0) * adapter.config.memory_tokens;
+MemorySession::MemorySession(LlamaImpl& model, Adapter adapter, const at::Tensor& memories)
+    : m_model(model), m_holder(std::move(adapter)), m_adapter(*m_holder), m_cache(model.new_cache()) {
+    const int64_t needed = memories.size(0) * m_adapter.config.memory_tokens;
     if (needed >= model.rope.n_positions()) {
-        const int64_t fit = (model.rope.n_positions() - 1) / adapter.config.memory_tokens;
+        const int64_t fit = (model.rope.n_positions() - 1) / m_adapter.config.memory_tokens;
         throw ModelError("the documents need " + std::to_string(memories.size(0)) + " memory segments (" +
                          std::to_string(needed) + " positions); this model has " +
                          std::to_string(model.rope.n_positions()) + ", enough for about " + std::to_string(fit) +
-                         " segments, i.e. " + std::to_string(fit * adapter.config.segment_length) +
+                         " segments, i.e. " + std::to_string(fit * m_adapter.config.segment_length) +
                          " tokens of documents at this compression ratio");
     }
-    append_memories(model, adapter, memories, m_cache);
+    append_memories(model, m_adapter, memories, m_cache);
     m_document_positions = m_memory_positions = m_cache.size();
 }
 
@@ -53,7 +53,7 @@ void MemorySession::rewind() {
     m_pending.clear();
 }
 
-at::Tensor MemorySession::feed(const std::vector<int32_t>& tokens, const std::atomic<bool>* cancel) {
+at::Tensor MemorySession::feed(const std::vector<int32_t>& tokens, const std::atomic<bool>* cancel, bool all_logits) {
     const int64_t l = m_adapter.config.segment_length;
     std::vector<at::Tensor> logits;
     size_t done = 0;
@@ -73,7 +73,12 @@ at::Tensor MemorySession::feed(const std::vector<int32_t>& tokens, const std::at
         const std::vector<int64_t> chunk(tokens.begin() + static_cast<std::ptrdiff_t>(done),
                                          tokens.begin() + static_cast<std::ptrdiff_t>(done) + n);
         const auto input = at::tensor(chunk, at::kLong).view({1, n}).to(m_model.device());
-        logits.push_back(m_model.forward(input, m_cache)[0]);  // (n, V)
+        const auto hidden = m_model.hidden(input, m_cache);  // (1, n, C)
+        if (all_logits) {
+            logits.push_back(m_model.logits(hidden)[0]);  // (n, V)
+        } else {
+            logits.assign({m_model.logits(hidden.narrow(1, n - 1, 1))[0]});  // (1, V)
+        }
         m_pending.insert(m_pending.end(), chunk.begin(), chunk.end());
         done += static_cast<size_t>(n);
         if (static_cast<int64_t>(m_pending.size()) == l) {

@@ -229,7 +229,10 @@ SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, const st
         length[i] = static_cast<unsigned char>((text.size() >> (8 * i)) & 0xff);
     }
     if (std::fwrite(length, 1, 8, m_file) != 8 || std::fwrite(text.data(), 1, text.size(), m_file) != text.size()) {
-        throw ModelError(path.string() + ": writing failed (" + std::strerror(errno) + ")");
+        const std::string reason = std::strerror(errno);
+        std::fclose(m_file);
+        std::filesystem::remove(m_partial);
+        throw ModelError(path.string() + ": writing failed (" + reason + ")");
     }
 }
 

@@ -349,6 +349,9 @@ private:
             fail("the storage " + record + " is missing");
         auto [data, n_bytes] = m_zip.getRecord(record);
         const int64_t element = static_cast<int64_t>(c10::elementSize(storage.dtype));
+        if (size.size() != stride.size() || offset < 0 || static_cast<int64_t>(n_bytes) % element != 0) {
+            fail("a tensor whose size, stride or storage do not fit together");
+        }
         int64_t extent = offset;
         for (size_t i = 0; i < size.size(); ++i) {
             if (size[i] < 0 || stride[i] < 0)

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void resumedCompressionIsBitIdentical();
     void cachedDocumentsAreNotEncodedAgain();
     void pauseAndCancelWithinOneBatch();
+    void damagedSegmentsAreCompressedAgain();
     void chatOverTwoDocuments();
     void oldTurnsDropWhenTheContextIsFull();
     void fullDiskFailsTheJobAndKeepsTheLibrary();
@@ -168,6 +169,18 @@ void TestServices::pauseAndCancelWithinOneBatch() {
         QCOMPARE(outcome.status, request == app::JobControl::Pause ? app::CompressionOutcome::Status::Paused
                                                                    : app::CompressionOutcome::Status::Cancelled);
     }
+}
+
+void TestServices::damagedSegmentsAreCompressedAgain() {
+    storage::Documents documents(m_library->db());
+    const int64_t doc = documents.add(textDocument(m_book, "book")).id;
+    app::Compressor compressor(*m_engine, m_library->db());
+    const auto first = compressor.run(doc);
+    m_library->db().exec(
+        "UPDATE memory_segments SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) WHERE segment_index = 3");
+    QCOMPARE(compressor.load(doc).segments.size(), size_t(3));  // the intact leading run
+    QCOMPARE(compressor.run(doc).segments_encoded, int64_t(1));
+    QCOMPARE(compressor.load(doc).segments.size(), static_cast<size_t>(first.segments_total));
 }
 
 void TestServices::chatOverTwoDocuments() {

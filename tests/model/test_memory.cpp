@@ -197,7 +197,7 @@ void TestMemory::freshDecoderWithoutMemoryIsBaseModel() {
     c10::InferenceMode guard;
     Adapter adapter = makeAdapter(7, false);
     const auto tokens = random_tokens(kL - 1, m_model->config.n_vocab, 8);
-    MemorySession session(*m_model, *adapter, at::empty({0, m_model->config.n_layer, kM, m_model->config.n_embd}));
+    MemorySession session(*m_model, adapter, at::empty({0, m_model->config.n_layer, kM, m_model->config.n_embd}));
     const auto logits = session.feed(to_int32(tokens));
     KVCache cache = m_model->new_cache();
     QVERIFY(max_abs_diff(logits, m_model->forward(as_batch(tokens), cache)[0]) < 1e-6);
@@ -212,7 +212,7 @@ void TestMemory::decoderWithMemoryMatchesReference() {
         *m_model, *adapter,
         at::cat({as_batch(random_tokens(kL, c.n_vocab, 20)), as_batch(random_tokens(kL, c.n_vocab, 21))}));
     const auto tokens = random_tokens(T, c.n_vocab, 22);
-    MemorySession session(*m_model, *adapter, memories);
+    MemorySession session(*m_model, adapter, memories);
     const auto logits = session.feed(to_int32(tokens));  // (T, V)
 
     // Reference (§4): keys/values of memory rows from the transfer head on the stored h_mem,
@@ -274,7 +274,7 @@ void TestMemory::compressesWhenSegmentFills() {
     const LlamaConfig& c = m_model->config;
     const auto doc = encode_segments(*m_model, *adapter, as_batch(random_tokens(kL, c.n_vocab, 30)));
     const auto stream = random_tokens(kL + 3, c.n_vocab, 31);
-    MemorySession session(*m_model, *adapter, doc);
+    MemorySession session(*m_model, adapter, doc);
     const auto logits = session.feed(to_int32(stream));
     QCOMPARE(session.memory_segments(), int64_t(2));
     QCOMPARE(session.positions_used(), 2 * kM + 3);
@@ -282,7 +282,7 @@ void TestMemory::compressesWhenSegmentFills() {
     // Same as a session that starts with the first l tokens already compressed.
     const std::vector<int64_t> first(stream.begin(), stream.begin() + kL), rest(stream.begin() + kL, stream.end());
     const auto both = at::cat({doc, encode_segments(*m_model, *adapter, as_batch(first))});
-    MemorySession expected(*m_model, *adapter, both);
+    MemorySession expected(*m_model, adapter, both);
     QVERIFY(max_abs_diff(logits.narrow(0, kL, 3), expected.feed(to_int32(rest))) < 1e-5);
 
     session.rewind();
@@ -296,13 +296,13 @@ void TestMemory::positionBudgetIsCheckedUpFront() {
     const LlamaConfig& c = m_model->config;
     const int64_t too_many = c.n_ctx() / kM;  // fills every position with memory
     try {
-        MemorySession session(*m_model, *adapter, at::zeros({too_many, c.n_layer, kM, c.n_embd}));
+        MemorySession session(*m_model, adapter, at::zeros({too_many, c.n_layer, kM, c.n_embd}));
         QFAIL("expected a ModelError");
     } catch (const ModelError& e) {
         QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("tokens of documents at this compression ratio")),
                  e.what());
     }
-    MemorySession nearly(*m_model, *adapter, at::zeros({too_many - 1, c.n_layer, kM, c.n_embd}));
+    MemorySession nearly(*m_model, adapter, at::zeros({too_many - 1, c.n_layer, kM, c.n_embd}));
     QVERIFY_THROWS_EXCEPTION(ModelError, nearly.feed(std::vector<int32_t>(kM + 1, 5)));
 }
 
@@ -365,7 +365,7 @@ void TestMemory::bf16StaysNearF32() {
     const auto m32 = encode_segments(*m_model, *adapter, tokens);
     const auto m16 = encode_segments(*low, *adapter, tokens);
     const double memory_diff = max_abs_diff(m16, m32) / m32.abs().max().item<double>();
-    MemorySession s32(*m_model, *adapter, m32[0].unsqueeze(0)), s16(*low, *adapter, m16[0].unsqueeze(0));
+    MemorySession s32(*m_model, adapter, m32[0].unsqueeze(0)), s16(*low, adapter, m16[0].unsqueeze(0));
     const auto q = to_int32(random_tokens(5, m_model->config.n_vocab, 51));
     const auto l32 = s32.feed(q);
     const double logit_diff = max_abs_diff(s16.feed(q), l32) / l32.abs().max().item<double>();
