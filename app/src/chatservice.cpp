@@ -23,11 +23,10 @@ ChatService::Context& ChatService::context(int64_t chat_id, QStringList& notices
     const auto chat = storage::Chats(m_db).get(chat_id);
     if (!chat)
         throw std::runtime_error("chat " + std::to_string(chat_id) + " does not exist");
-    std::vector<Compressor::Loaded> loaded;
+    // Reloading means reading every memory blob: only when documents or their compression changed.
     std::vector<int64_t> segments;
     for (const int64_t id : chat->document_ids) {
-        loaded.push_back(m_compressor.load(id));
-        segments.push_back(static_cast<int64_t>(loaded.back().segments.size()));
+        segments.push_back(m_compressor.stored_segments(id));
     }
     if (!m_contexts.count(chat_id)) {
         m_contexts.clear();  // one chat's memories on the device at a time
@@ -39,16 +38,17 @@ ChatService::Context& ChatService::context(int64_t chat_id, QStringList& notices
         context->segments = segments;
         std::vector<model::MemoryBlob> memories;
         storage::Documents documents(m_db);
-        for (size_t i = 0; i < loaded.size(); ++i) {
-            for (auto& blob : loaded[i].segments)
+        for (const int64_t id : chat->document_ids) {
+            Compressor::Loaded loaded = m_compressor.load(id);
+            for (auto& blob : loaded.segments)
                 memories.push_back(std::move(blob));
-            context->tails.insert(context->tails.end(), loaded[i].tail.begin(), loaded[i].tail.end());
-            if (!loaded[i].complete()) {
+            context->tails.insert(context->tails.end(), loaded.tail.begin(), loaded.tail.end());
+            if (!loaded.complete()) {
                 context->notices << QStringLiteral(
                                         "“%1” is still being compressed: answering from its first %2 of %3 parts.")
-                                        .arg(QString::fromStdString(documents.get(chat->document_ids[i])->title))
-                                        .arg(loaded[i].segments.size())
-                                        .arg(loaded[i].segments_total);
+                                        .arg(QString::fromStdString(documents.get(id)->title))
+                                        .arg(loaded.segments.size())
+                                        .arg(loaded.segments_total);
             }
         }
         context->chat = m_engine.open_memory_chat(memories);  // projected once, kept on the device

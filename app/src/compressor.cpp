@@ -110,6 +110,16 @@ CompressionOutcome Compressor::run(int64_t document_id, const std::function<void
     return outcome;
 }
 
+int64_t Compressor::stored_segments(int64_t document_id) {
+    const auto document = storage::Documents(m_db).get(document_id);
+    if (!document) {
+        throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
+    }
+    storage::MemoryCache cache(m_db);
+    const auto key = cache.find_key(key_for(document->sha256));
+    return key ? static_cast<int64_t>(cache.indices(*key).size()) : 0;
+}
+
 Compressor::Loaded Compressor::load(int64_t document_id) {
     const Source source = this->source(document_id);
     const auto& tokens = source.tokens;

@@ -16,6 +16,7 @@ struct Engine::Impl {
     std::optional<Tokenizer> tokenizer;
     std::filesystem::path dir;
     Adapter adapter{nullptr};
+    std::optional<AdapterInfo> adapter_info;  // hashing the weights is costly: once per adapter
 
     AdapterImpl& require_adapter() {
         if (!adapter) {

@@ -21,10 +21,12 @@ AdapterInfo read_adapter_info_file(const std::filesystem::path& path) {
 
 void Engine::create_adapter(const AdapterConfig& config, uint64_t seed) {
     m_impl->adapter = make_adapter(*m_impl->model, config, seed);
+    m_impl->adapter_info.reset();
 }
 
 void Engine::load_adapter(const std::filesystem::path& path) {
     m_impl->adapter = uio::model::load_adapter(path, *m_impl->model);
+    m_impl->adapter_info.reset();
 }
 
 void Engine::save_adapter(const std::filesystem::path& path) const {
@@ -34,6 +36,7 @@ void Engine::save_adapter(const std::filesystem::path& path) const {
 void Engine::import_adapter(const std::filesystem::path& checkpoint, const AdapterConfig& config) {
     m_impl->adapter =
         adapter_from_authors_list(read_torch_tensor_list(checkpoint), *m_impl->model, config, checkpoint.string());
+    m_impl->adapter_info.reset();
 }
 
 bool Engine::has_adapter() const {
@@ -41,7 +44,10 @@ bool Engine::has_adapter() const {
 }
 
 AdapterInfo Engine::adapter_info() const {
-    return uio::model::adapter_info(m_impl->require_adapter(), m_impl->model->config);
+    if (!m_impl->adapter_info) {
+        m_impl->adapter_info = uio::model::adapter_info(m_impl->require_adapter(), m_impl->model->config);
+    }
+    return *m_impl->adapter_info;
 }
 
 std::string Engine::model_fingerprint() const {

@@ -53,6 +53,8 @@ public:
         bool complete() const { return static_cast<int64_t>(segments.size()) == segments_total; }
     };
     Loaded load(int64_t document_id);
+    // How many segments of the document are stored (cheap: no blob is read).
+    int64_t stored_segments(int64_t document_id);
 
 private:
     struct Source {
