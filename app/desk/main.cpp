@@ -84,17 +84,31 @@ int main(int argc, char* argv[]) {
     modelSettings.adapterPath = settings.value(QStringLiteral("model/adapter")).toString();
     modelSettings.device = settings.value(QStringLiteral("model/device"), QStringLiteral("cpu")).toString();
     modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
+    modelSettings.compressionBatch = settings.value(QStringLiteral("model/batch"), 4).toInt();
     modelSettings.databasePath = dataDir + QStringLiteral("/uio.sqlite3");
+    uio::app::AskSettings ask;
+    ask.temperature = settings.value(QStringLiteral("answers/temperature"), ask.temperature).toDouble();
+    ask.topP = settings.value(QStringLiteral("answers/top_p"), ask.topP).toDouble();
+    ask.maxNewTokens = settings.value(QStringLiteral("answers/max_new_tokens"), ask.maxNewTokens).toInt();
+    ask.systemPrompt = settings.value(QStringLiteral("answers/system_prompt")).toString();
 
     uio::app::LibraryService library(modelSettings.databasePath);
     uio::app::ModelService model;
-    uio::ui::MainWindow window(library, model, modelSettings);
+    uio::ui::MainWindow window(library, model, modelSettings, ask);
     QObject::connect(&window, &uio::ui::MainWindow::settingsChanged, [](const uio::app::ModelSettings& chosen) {
         QSettings remembered;
         remembered.setValue(QStringLiteral("model/dir"), chosen.modelDir);
         remembered.setValue(QStringLiteral("model/adapter"), chosen.adapterPath);
         remembered.setValue(QStringLiteral("model/device"), chosen.device);
         remembered.setValue(QStringLiteral("model/dtype"), chosen.dtype);
+        remembered.setValue(QStringLiteral("model/batch"), chosen.compressionBatch);
+    });
+    QObject::connect(&window, &uio::ui::MainWindow::askSettingsChanged, [](const uio::app::AskSettings& chosen) {
+        QSettings remembered;
+        remembered.setValue(QStringLiteral("answers/temperature"), chosen.temperature);
+        remembered.setValue(QStringLiteral("answers/top_p"), chosen.topP);
+        remembered.setValue(QStringLiteral("answers/max_new_tokens"), chosen.maxNewTokens);
+        remembered.setValue(QStringLiteral("answers/system_prompt"), chosen.systemPrompt);
     });
     window.show();
 

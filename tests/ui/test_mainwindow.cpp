@@ -10,6 +10,9 @@
 #include "uio/ui/mainwindow.h"
 
 #include <QAbstractItemModel>
+#include <QAction>
+#include <QDialog>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
@@ -17,6 +20,8 @@
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextBrowser>
@@ -102,6 +107,29 @@ void TestMainWindow::addCompressAndAsk() {
     QVERIFY2(transcript.contains(QStringLiteral("Assistant")),
              qPrintable(transcript + window.findChild<QLabel*>(QStringLiteral("chatNotice"))->text()));
     screenshot(window, QStringLiteral("uio-desk-chat"));
+
+    // Settings reach the window (which asks with them) and the program (which remembers them).
+    QSignalSpy changed(&window, &uio::ui::MainWindow::askSettingsChanged);
+    window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
+    auto* dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->isVisible());
+    screenshot(*dialog, QStringLiteral("uio-desk-settings"));
+    dialog->findChild<QDoubleSpinBox*>(QStringLiteral("temperature"))->setValue(0.0);
+    dialog->findChild<QSpinBox*>(QStringLiteral("maxTokens"))->setValue(32);
+    dialog->accept();
+    QCOMPARE(changed.count(), 1);
+    const auto chosen = changed.at(0).at(0).value<uio::app::AskSettings>();
+    QCOMPARE(chosen.temperature, 0.0);
+    QCOMPARE(chosen.maxNewTokens, 32);
+
+    // Regenerate answers the same question again in place.
+    QTest::mouseClick(window.findChild<QPushButton*>(QStringLiteral("regenerateButton")), Qt::LeftButton);
+    QVERIFY(!send->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(send->isEnabled(), 60000);
+    const QString again = window.findChild<QTextBrowser*>(QStringLiteral("transcript"))->toPlainText();
+    QCOMPARE(again.count(QStringLiteral("What happens in the story?")), 1);
+    QCOMPARE(again.count(QStringLiteral("Assistant")), 1);
 }
 
 QTEST_MAIN(TestMainWindow)

@@ -21,9 +21,17 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     m_chats->setObjectName(QStringLiteral("chatList"));
     m_chats->setAccessibleName(tr("Chats"));
     m_chats->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto* renameAction = new QAction(tr("Rename…"), m_chats);
     auto* exportAction = new QAction(tr("Export…"), m_chats);
     auto* deleteAction = new QAction(tr("Delete"), m_chats);
-    m_chats->addActions({exportAction, deleteAction});
+    m_chats->addActions({renameAction, exportAction, deleteAction});
+    connect(renameAction, &QAction::triggered, this, [this] {
+        if (m_chats->currentItem())
+            m_chats->editItem(m_chats->currentItem());
+    });
+    connect(m_chats, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+        Q_EMIT renameRequested(item->data(Qt::UserRole).toLongLong(), item->text());
+    });
     connect(exportAction, &QAction::triggered, this, [this] {
         if (m_current)
             Q_EMIT exportRequested(m_current);
@@ -123,6 +131,7 @@ void ChatPanel::setChats(const QList<app::ChatRow>& chats) {
     for (const app::ChatRow& chat : chats) {
         auto* item = new QListWidgetItem(chat.title, m_chats);
         item->setData(Qt::UserRole, chat.id);
+        item->setFlags(item->flags() | Qt::ItemIsEditable);
         if (chat.id == m_current)
             m_chats->setCurrentItem(item);
     }

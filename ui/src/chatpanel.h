@@ -38,6 +38,7 @@ Q_SIGNALS:
     void stopRequested();
     void regenerateRequested(qint64 chatId);
     void deleteRequested(qint64 chatId);
+    void renameRequested(qint64 chatId, const QString& title);
     void exportRequested(qint64 chatId);
 
 private:

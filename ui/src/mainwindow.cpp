@@ -3,6 +3,7 @@
 #include "chatpanel.h"
 #include "documentlistmodel.h"
 #include "librarypanel.h"
+#include "settingsdialog.h"
 #include "uio/app/libraryservice.h"
 #include "uio/version.h"
 
@@ -25,8 +26,8 @@ static void initResources() {
 namespace uio::ui {
 
 MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, const app::ModelSettings& settings,
-                       QWidget* parent)
-    : QMainWindow(parent), m_libraryService(library), m_modelService(model), m_settings(settings) {
+                       const app::AskSettings& ask, QWidget* parent)
+    : QMainWindow(parent), m_libraryService(library), m_modelService(model), m_settings(settings), m_ask(ask) {
     initResources();
     setWindowTitle(QStringLiteral("UIO Desk"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/uio-desk.svg")));
@@ -71,6 +72,11 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* settings = edit->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+    settings->setShortcut(QKeySequence::Preferences);
+    settings->setObjectName(QStringLiteral("settingsAction"));
 
     QMenu* chat = menuBar()->addMenu(tr("&Chat"));
     QAction* newChat = chat->addAction(tr("&New chat with the selected documents"), this, &MainWindow::newChat);
@@ -133,7 +139,7 @@ void MainWindow::connectServices() {
     connect(&m_modelService, &ModelService::modelReady, this,
             [this](const QString& description, const QStringList& notices) {
                 m_modelReady = true;
-                m_modelLabel->setText(description);
+                showModel(description);
                 if (!notices.isEmpty())
                     m_chat->setNotice(notices.join(QLatin1Char('\n')));
                 m_libraryService.refresh();
@@ -172,11 +178,12 @@ void MainWindow::connectServices() {
     connect(m_chat, &ChatPanel::newChatRequested, this, &MainWindow::newChat);
     connect(m_chat, &ChatPanel::chatSelected, &m_libraryService, &LibraryService::loadMessages);
     connect(m_chat, &ChatPanel::askRequested, this,
-            [this](qint64 chat, const QString& question) { m_modelService.ask(chat, question, app::AskSettings{}); });
+            [this](qint64 chat, const QString& question) { m_modelService.ask(chat, question, m_ask); });
     connect(m_chat, &ChatPanel::regenerateRequested, this,
-            [this](qint64 chat) { m_modelService.regenerate(chat, app::AskSettings{}); });
+            [this](qint64 chat) { m_modelService.regenerate(chat, m_ask); });
     connect(m_chat, &ChatPanel::stopRequested, &m_modelService, &ModelService::stopAnswer);
     connect(m_chat, &ChatPanel::deleteRequested, &m_libraryService, &LibraryService::deleteChat);
+    connect(m_chat, &ChatPanel::renameRequested, &m_libraryService, &LibraryService::renameChat);
     connect(m_chat, &ChatPanel::exportRequested, this, [this](qint64 chat) {
         const QString path =
             QFileDialog::getSaveFileName(this, tr("Export chat"), QString(), tr("Markdown (*.md);;JSON (*.json)"));
@@ -195,6 +202,31 @@ void MainWindow::newChat() {
         return;
     }
     m_libraryService.createChat(tr("About %1").arg(m_documents->titleOf(ids.front())), ids);
+}
+
+void MainWindow::showModel(const QString& description) {
+    const QString adapter = QFileInfo(m_settings.adapterPath).fileName();
+    m_modelLabel->setText(adapter.isEmpty() ? description : tr("%1 · adapter %2").arg(description, adapter));
+}
+
+void MainWindow::showSettings() {
+    auto* dialog = new SettingsDialog(m_ask, m_settings, this);
+    dialog->setObjectName(QStringLiteral("settingsDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        m_ask = dialog->askSettings();
+        Q_EMIT askSettingsChanged(m_ask);
+        const app::ModelSettings chosen = dialog->modelSettings();
+        const bool reload = chosen.device != m_settings.device || chosen.dtype != m_settings.dtype ||
+                            chosen.compressionBatch != m_settings.compressionBatch;
+        m_settings = chosen;
+        Q_EMIT settingsChanged(m_settings);
+        if (reload && !m_settings.modelDir.isEmpty()) {
+            m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(m_settings.modelDir).fileName()));
+            m_modelService.configure(m_settings);
+        }
+    });
+    dialog->open();
 }
 
 void MainWindow::useDemoModel() {

@@ -24,10 +24,11 @@ class MainWindow : public QMainWindow {
 public:
     // settings: the model to load; empty modelDir shows how to set one up.
     MainWindow(app::LibraryService& library, app::ModelService& model, const app::ModelSettings& settings,
-               QWidget* parent = nullptr);
+               const app::AskSettings& ask = {}, QWidget* parent = nullptr);
 
 Q_SIGNALS:
     void settingsChanged(const uio::app::ModelSettings& settings);  // to remember for the next start
+    void askSettingsChanged(const uio::app::AskSettings& settings);
 
 private:
     void buildMenus();
@@ -36,10 +37,13 @@ private:
     void useDemoModel();
     void chooseModelFolder();
     void newChat();
+    void showSettings();
+    void showModel(const QString& description);
 
     app::LibraryService& m_libraryService;
     app::ModelService& m_modelService;
     app::ModelSettings m_settings;
+    app::AskSettings m_ask;
     bool m_modelReady = false;
     DocumentListModel* m_documents;
     LibraryPanel* m_library;
