@@ -27,9 +27,32 @@ public:
     template <typename Fn>
     void guarded(Fn fn) {
         try {
-            if (!m_library)
-                m_library = std::make_unique<storage::Library>(m_path.toStdString());
+            if (!m_library) {
+                try {
+                    m_library = std::make_unique<storage::Library>(m_path.toStdString());
+                } catch (const storage::StorageError& e) {
+                    const bool unusable = e.kind() == storage::StorageError::Kind::NotADatabase ||
+                                          e.kind() == storage::StorageError::Kind::Damaged;
+                    if (!unusable) {
+                        throw;
+                    }
+                    Q_EMIT m_service.libraryUnusable(QString::fromUtf8(e.what()));
+                    return;
+                }
+            }
             fn(*m_library);
+        } catch (const std::exception& e) {
+            Q_EMIT m_service.failed(QString::fromUtf8(e.what()));
+        }
+    }
+
+    void startFresh() {
+        try {
+            m_library.reset();
+            const auto kept = storage::Library::move_aside(m_path.toStdString());
+            m_library = std::make_unique<storage::Library>(m_path.toStdString());
+            Q_EMIT m_service.startedFresh(QString::fromStdString(kept.string()));
+            refresh(*m_library);
         } catch (const std::exception& e) {
             Q_EMIT m_service.failed(QString::fromUtf8(e.what()));
         }
@@ -241,6 +264,11 @@ void LibraryService::loadMessages(qint64 chatId) {
             });
         },
         Qt::QueuedConnection);
+}
+
+void LibraryService::startFresh() {
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker] { w->startFresh(); }, Qt::QueuedConnection);
 }
 
 void LibraryService::exportChat(qint64 chatId, const QString& path) {

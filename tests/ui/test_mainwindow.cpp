@@ -12,16 +12,19 @@
 #include <QAbstractItemModel>
 #include <QAction>
 #include <QDialog>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextBrowser>
@@ -33,6 +36,7 @@ private Q_SLOTS:
     void initTestCase();
     void withoutAModelExplainsTheSetup();
     void addCompressAndAsk();
+    void damagedLibraryIsMovedAside();
 
 private:
     void screenshot(QWidget& window, const QString& name) {
@@ -130,6 +134,30 @@ void TestMainWindow::addCompressAndAsk() {
     const QString again = window.findChild<QTextBrowser*>(QStringLiteral("transcript"))->toPlainText();
     QCOMPARE(again.count(QStringLiteral("What happens in the story?")), 1);
     QCOMPARE(again.count(QStringLiteral("Assistant")), 1);
+}
+
+void TestMainWindow::damagedLibraryIsMovedAside() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("uio.sqlite3"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(8192, 'x'));
+    file.close();
+    uio::app::LibraryService library(path);
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    window.show();
+    QMessageBox* box = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((box = window.findChild<QMessageBox*>(QStringLiteral("unusableLibraryBox"))), 10000);
+    QVERIFY(box->text().contains(QStringLiteral("not a usable database")));
+    screenshot(*box, QStringLiteral("uio-desk-damaged-library"));
+    box->button(QMessageBox::Yes)->click();
+    QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(QStringLiteral("kept as")), 10000);
+    const QStringList kept = QDir(dir.path()).entryList({QStringLiteral("uio.sqlite3.damaged-*")});
+    QCOMPARE(kept.size(), 1);
+    QFile old(dir.filePath(kept.front()));
+    QVERIFY(old.open(QIODevice::ReadOnly));
+    QCOMPARE(old.readAll(), QByteArray(8192, 'x'));  // nothing lost
 }
 
 QTEST_MAIN(TestMainWindow)

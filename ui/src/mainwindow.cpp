@@ -99,6 +99,20 @@ void MainWindow::connectServices() {
     connect(&m_libraryService, &LibraryService::messagesLoaded, m_chat, &ChatPanel::showMessages);
     connect(&m_libraryService, &LibraryService::failed, this,
             [this](const QString& message) { statusBar()->showMessage(message, 10000); });
+    connect(&m_libraryService, &LibraryService::libraryUnusable, this, [this](const QString& message) {
+        auto* box = new QMessageBox(QMessageBox::Warning, tr("The library cannot be opened"),
+                                    tr("%1\n\nMove this file aside and start a new library? The old file is kept next "
+                                       "to it, so nothing is deleted.")
+                                        .arg(message),
+                                    QMessageBox::Yes | QMessageBox::No, this);
+        box->setObjectName(QStringLiteral("unusableLibraryBox"));
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        connect(box, &QMessageBox::accepted, &m_libraryService, &LibraryService::startFresh);
+        box->open();
+    });
+    connect(&m_libraryService, &LibraryService::startedFresh, this, [this](const QString& keptAs) {
+        statusBar()->showMessage(tr("Started a new library; the old one is kept as %1").arg(keptAs), 20000);
+    });
     connect(&m_libraryService, &LibraryService::documentAdded, this, [this](qint64 id, bool isNew) {
         if (isNew && m_modelReady)
             m_modelService.compress(id);

@@ -56,6 +56,8 @@ public Q_SLOTS:
     void deleteChat(qint64 id);
     void loadMessages(qint64 chatId);
     void exportChat(qint64 chatId, const QString& path);  // Markdown, or JSON for a .json path
+    // After libraryUnusable: renames the damaged file aside (kept for recovery), starts a new one.
+    void startFresh();
 
 Q_SIGNALS:
     void documentsChanged(const QList<uio::app::DocumentRow>& documents);
@@ -65,6 +67,9 @@ Q_SIGNALS:
     void documentAdded(qint64 id, bool isNew, const QString& path);
     void addFailed(const QString& path, const QString& message, bool needsPassword);
     void failed(const QString& message);  // anything else, as a sentence for the user
+    // The library file cannot be opened (not a database, damaged); startFresh() offers a way on.
+    void libraryUnusable(const QString& message);
+    void startedFresh(const QString& keptAs);
     void exported(const QString& path);
 
 private:
