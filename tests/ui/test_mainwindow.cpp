@@ -72,6 +72,19 @@ void TestMainWindow::withoutAModelExplainsTheSetup() {
     QTest::keyClick(&window, Qt::Key_F, Qt::ControlModifier);
     QTRY_VERIFY(window.findChild<QLineEdit*>(QStringLiteral("librarySearch"))->hasFocus());
     screenshot(window, QStringLiteral("uio-desk-no-model"));
+
+    // Model › Use demo model: a tiny random model is made and loaded, and called meaningless.
+    if (qEnvironmentVariableIsEmpty("XDG_DATA_HOME"))
+        QSKIP("run through ctest, which keeps the demo model in the build tree");
+    QSignalSpy demo(&model, &uio::app::ModelService::demoCreated);
+    for (QAction* action : window.findChildren<QAction*>()) {
+        if (action->text().contains(QStringLiteral("demo model")))
+            action->trigger();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 60000);
+    QCOMPARE(demo.count(), 1);
+    QVERIFY(notice->text().contains(QStringLiteral("meaningless")));
 }
 
 void TestMainWindow::addCompressAndAsk() {
