@@ -2,6 +2,7 @@
 
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
+#include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 #include "uio/model/runtime.h"
 #include "uio/storage/jobs.h"
@@ -54,7 +55,16 @@ public:
             }
             m_library = std::make_unique<storage::Library>(settings.databasePath.toStdString());
             storage::Jobs(m_library->db()).requeue_interrupted();
-            m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
+            try {
+                m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
+            } catch (const model::OutOfMemory& e) {
+                if (options.device == "cpu")
+                    throw;
+                notices << tr("Not enough GPU memory for this model (%1): running on the CPU, which is much slower.")
+                               .arg(QString::fromUtf8(e.what()));
+                options.device = "cpu";
+                m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
+            }
             m_engine->load_adapter(settings.adapterPath.toStdString());
             m_compressor = std::make_unique<Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
             m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);

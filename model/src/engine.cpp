@@ -29,6 +29,9 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
     }
     try {
         impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
+    } catch (const c10::OutOfMemoryError&) {
+        throw OutOfMemory("not enough memory on " + options.device + " for " + model_dir.string() + " in " +
+                          dtype_name(options.dtype) + ": try bf16, the CPU or a smaller model");
     } catch (const c10::Error& e) {
         throw ModelError(model_dir.string() + ": cannot load the model on " + options.device + " (" +
                          e.what_without_backtrace() + ")");

@@ -72,7 +72,13 @@ std::vector<MemoryBlob> Engine::compress(const std::vector<std::vector<int32_t>>
     c10::InferenceMode guard;
     LlamaImpl& model = *m_impl->model;
     const auto tokens = at::tensor(flat, at::kLong).view({static_cast<int64_t>(segments.size()), l}).to(model.device());
-    const auto memories = encode_segments(model, adapter, tokens);  // (B, L, m, C)
+    at::Tensor memories;  // (B, L, m, C)
+    try {
+        memories = encode_segments(model, adapter, tokens);
+    } catch (const c10::OutOfMemoryError&) {
+        throw OutOfMemory("out of memory compressing " + std::to_string(segments.size()) +
+                          " segments at once: lower the compression batch in the settings");
+    }
     std::vector<MemoryBlob> blobs;
     for (int64_t b = 0; b < memories.size(0); ++b) {
         blobs.push_back(to_blob(memories[b]));

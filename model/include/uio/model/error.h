@@ -11,6 +11,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The device ran out of memory; nothing is left half done. The message says what to try.
+class OutOfMemory : public ModelError {
+public:
+    using ModelError::ModelError;
+};
+
 // Thrown by a generation or compression that was cancelled from another thread.
 class Cancelled : public std::runtime_error {
 public:
