@@ -48,6 +48,12 @@ std::vector<std::vector<std::byte>> storedSegments(storage::Database& db, const 
     return out;
 }
 
+std::string readFile(const QString& path) {
+    QFile f(path);
+    f.open(QIODevice::ReadOnly);
+    return f.readAll().toStdString();
+}
+
 struct Run {
     int exitCode;
     QByteArray out, err;
@@ -262,8 +268,10 @@ void TestServices::killedCommandLineCompressionResumes() {
     }
     const QString db = m_dir.filePath(QStringLiteral("killed.sqlite3")),
                   ref = m_dir.filePath(QStringLiteral("whole.sqlite3"));
-    QCOMPARE(runUio({QStringLiteral("ingest"), QStringLiteral("--db"), db, text}).exitCode, 0);
-    QCOMPARE(runUio({QStringLiteral("ingest"), QStringLiteral("--db"), ref, text}).exitCode, 0);
+    for (const QString& library : {db, ref}) {
+        storage::Library opened(library.toStdString());
+        storage::Documents(opened.db()).add(textDocument(readFile(text), "big"));
+    }
     const QStringList compress{QStringLiteral("compress"),
                                QStringLiteral("--doc"),
                                QStringLiteral("1"),
@@ -301,13 +309,10 @@ void TestServices::killedCommandLineCompressionResumes() {
 
 void TestServices::killedChatKeepsQuestionAndPartialAnswer() {
     const QString db = m_dir.filePath(QStringLiteral("chat.sqlite3"));
-    const QString text = m_dir.filePath(QStringLiteral("small.txt"));
     {
-        QFile f(text);
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(QByteArray::fromStdString(m_book));
+        storage::Library opened(db.toStdString());
+        storage::Documents(opened.db()).add(textDocument(m_book, "small"));
     }
-    QCOMPARE(runUio({QStringLiteral("ingest"), QStringLiteral("--db"), db, text}).exitCode, 0);
     QProcess p;
     p.start(QStringLiteral(UIO_BINARY),
             {QStringLiteral("chat"), QStringLiteral("--db"), db, QStringLiteral("--doc"), QStringLiteral("1"),
