@@ -19,6 +19,7 @@
 
 #ifdef UIO_HAVE_INGEST
 #include "uio/app/ingest.h"
+#include "uio/app/libraryrow.h"
 #endif
 
 #include <QDir>
@@ -90,25 +91,7 @@ int runIngest(const QStringList& args) {
     for (const QString& file : parser.positionalArguments()) {
         try {
             const app::IngestedDocument doc = app::ingestFile(file);
-            storage::NewDocument row;
-            row.sha256 = doc.sha256.toStdString();
-            row.title = doc.title.toStdString();
-            row.authors = doc.authors.toStdString();
-            row.source_path = QFileInfo(file).absoluteFilePath().toStdString();
-            row.format = doc.format.toStdString();
-            row.text = doc.text.toStdString();
-            QJsonArray sections, pages;
-            for (const auto& s : doc.sections) {
-                sections.append(QJsonObject{{QStringLiteral("title"), s.title},
-                                            {QStringLiteral("level"), s.level},
-                                            {QStringLiteral("offset"), static_cast<qint64>(s.offset)}});
-            }
-            for (const auto& p : doc.pages)
-                pages.append(QJsonArray{p.page, static_cast<qint64>(p.begin), static_cast<qint64>(p.end)});
-            row.sections_json = QJsonDocument(sections).toJson(QJsonDocument::Compact).toStdString();
-            row.page_map_json = QJsonDocument(pages).toJson(QJsonDocument::Compact).toStdString();
-            if (!doc.pages.isEmpty())
-                row.page_count = doc.pages.size();
+            const storage::NewDocument row = app::libraryRow(doc, file);
             const auto added = documents.add(row);
             for (const QString& warning : doc.warnings)
                 err << file << ": " << warning << '\n';

@@ -1,6 +1,7 @@
 #include "uio/app/libraryservice.h"
 
 #include "uio/app/ingest.h"
+#include "uio/app/libraryrow.h"
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/library.h"
@@ -84,25 +85,7 @@ public:
             IngestOptions options;
             options.password = password;
             const IngestedDocument doc = ingestFile(path, options);
-            storage::NewDocument row;
-            row.sha256 = doc.sha256.toStdString();
-            row.title = doc.title.toStdString();
-            row.authors = doc.authors.toStdString();
-            row.source_path = QFileInfo(path).absoluteFilePath().toStdString();
-            row.format = doc.format.toStdString();
-            row.text = doc.text.toStdString();
-            QJsonArray sections, pages;
-            for (const auto& s : doc.sections) {
-                sections.append(QJsonObject{{QStringLiteral("title"), s.title},
-                                            {QStringLiteral("level"), s.level},
-                                            {QStringLiteral("offset"), static_cast<qint64>(s.offset)}});
-            }
-            for (const auto& p : doc.pages)
-                pages.append(QJsonArray{p.page, static_cast<qint64>(p.begin), static_cast<qint64>(p.end)});
-            row.sections_json = QJsonDocument(sections).toJson(QJsonDocument::Compact).toStdString();
-            row.page_map_json = QJsonDocument(pages).toJson(QJsonDocument::Compact).toStdString();
-            if (!doc.pages.isEmpty())
-                row.page_count = doc.pages.size();
+            const storage::NewDocument row = libraryRow(doc, path);
             const auto added = storage::Documents(library.db()).add(row);
             Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
         } catch (const IngestError& e) {
