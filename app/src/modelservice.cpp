@@ -9,6 +9,7 @@
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QMetaObject>
 
@@ -280,6 +281,24 @@ void ModelService::regenerate(qint64 chatId, const AskSettings& settings) {
 
 void ModelService::stopAnswer() {
     m_worker->stopAnswer = true;
+}
+
+void ModelService::createAdapter(const ModelSettings& settings) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker, settings] {
+            try {
+                auto engine = model::Engine::load(settings.modelDir.toStdString());
+                engine->create_adapter(model::AdapterConfig{}, 0);
+                QDir().mkpath(QFileInfo(settings.adapterPath).path());
+                engine->save_adapter(settings.adapterPath.toStdString());
+                Q_EMIT adapterCreated(settings);
+                worker->configure(settings);
+            } catch (const std::exception& e) {
+                Q_EMIT modelFailed(QString::fromUtf8(e.what()));
+            }
+        },
+        Qt::QueuedConnection);
 }
 
 void ModelService::useDemoModel(const QString& dir, const QString& databasePath) {

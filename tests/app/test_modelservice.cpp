@@ -23,6 +23,7 @@ private Q_SLOTS:
     void initTestCase();
     void compressAndAskAcrossThreads();
     void failuresArriveAsMessages();
+    void createsAnAdapterForAModelFolder();
 
 private:
     QTemporaryDir m_dir;
@@ -103,6 +104,22 @@ void TestModelService::failuresArriveAsMessages() {
     service.ask(1, QStringLiteral("anyone?"), {});
     QTRY_COMPARE(answerFailed.count(), 1);
     QVERIFY(answerFailed.at(0).at(1).toString().contains(QStringLiteral("No model is loaded")));
+}
+
+void TestModelService::createsAnAdapterForAModelFolder() {
+    app::ModelService service;
+    QSignalSpy created(&service, &app::ModelService::adapterCreated);
+    QSignalSpy ready(&service, &app::ModelService::modelReady);
+    app::ModelSettings settings = m_settings;
+    settings.device = QStringLiteral("cpu");
+    settings.adapterPath = m_dir.filePath(QStringLiteral("made/for-tiny.safetensors"));
+    service.createAdapter(settings);
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 30000);
+    QCOMPARE(created.count(), 1);
+    const model::AdapterInfo info = model::read_adapter_info_file(settings.adapterPath.toStdString());
+    QCOMPARE(info.config.segment_length, int64_t(1024));
+    QCOMPARE(info.config.memory_tokens, int64_t(32));
+    QCOMPARE(info.n_layer, int64_t(2));
 }
 
 QTEST_GUILESS_MAIN(TestModelService)

@@ -7,6 +7,7 @@
 #include "uio/app/libraryservice.h"
 #include "uio/version.h"
 
+#include <QAbstractButton>
 #include <QApplication>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -14,6 +15,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -163,6 +165,13 @@ void MainWindow::connectServices() {
         m_modelLabel->setText(tr("No model loaded"));
         m_chat->setNotice(tr("The model could not be loaded: %1").arg(message));
     });
+    connect(&m_modelService, &ModelService::adapterCreated, this, [this](const app::ModelSettings& settings) {
+        m_settings = settings;
+        Q_EMIT settingsChanged(settings);
+        m_chat->setNotice(tr("A new, untrained adapter was created (%1). Answers will not use the documents "
+                             "meaningfully until it is trained.")
+                              .arg(settings.adapterPath));
+    });
     connect(&m_modelService, &ModelService::demoCreated, this, [this](const app::ModelSettings& settings) {
         m_settings = settings;
         Q_EMIT settingsChanged(settings);
@@ -253,16 +262,36 @@ void MainWindow::chooseModelFolder() {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Hugging Face Llama folder"));
     if (dir.isEmpty())
         return;
-    const QString adapter =
-        QFileDialog::getOpenFileName(this, tr("UIO adapter for this model"), dir, tr("Adapters (*.safetensors)"));
-    if (adapter.isEmpty())
-        return;
-    m_settings.modelDir = dir;
-    m_settings.adapterPath = adapter;
-    m_settings.databasePath = m_libraryService.databasePath();
-    Q_EMIT settingsChanged(m_settings);
-    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(dir).fileName()));
-    m_modelService.configure(m_settings);
+    app::ModelSettings chosen = m_settings;
+    chosen.modelDir = dir;
+    chosen.databasePath = m_libraryService.databasePath();
+    auto* box = new QMessageBox(QMessageBox::Question, tr("UIO adapter"),
+                                tr("UIO Desk needs an adapter for this model: the file made by training (or by "
+                                   "'uio adapter import'). Choose one, or create a new, untrained adapter to try "
+                                   "the application; it compresses nothing useful until it is trained."),
+                                QMessageBox::Cancel, this);
+    box->setObjectName(QStringLiteral("adapterChoiceBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    QPushButton* existing = box->addButton(tr("Choose adapter file…"), QMessageBox::AcceptRole);
+    QPushButton* fresh = box->addButton(tr("Create a new adapter"), QMessageBox::ActionRole);
+    connect(box, &QMessageBox::buttonClicked, this, [this, chosen, existing, fresh](QAbstractButton* button) mutable {
+        if (button == existing) {
+            chosen.adapterPath = QFileDialog::getOpenFileName(this, tr("UIO adapter for this model"), chosen.modelDir,
+                                                              tr("Adapters (*.safetensors)"));
+            if (chosen.adapterPath.isEmpty())
+                return;
+            m_settings = chosen;
+            Q_EMIT settingsChanged(m_settings);
+            m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(chosen.modelDir).fileName()));
+            m_modelService.configure(m_settings);
+        } else if (button == fresh) {
+            chosen.adapterPath = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                                 QStringLiteral("/adapters/%1.safetensors").arg(QFileInfo(chosen.modelDir).fileName());
+            m_modelLabel->setText(tr("Creating an adapter for %1…").arg(QFileInfo(chosen.modelDir).fileName()));
+            m_modelService.createAdapter(chosen);
+        }
+    });
+    box->open();
 }
 
 void MainWindow::showAbout() {

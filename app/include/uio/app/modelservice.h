@@ -54,6 +54,9 @@ public Q_SLOTS:
     // A tiny random model and adapter in `dir`, to try every feature without a download; its
     // answers are meaningless. modelReady follows once it is loaded.
     void useDemoModel(const QString& dir, const QString& databasePath);
+    // A fresh (untrained) adapter of the method's default shape for settings.modelDir, saved to
+    // settings.adapterPath, then loaded. adapterCreated, then modelReady follow.
+    void createAdapter(const uio::app::ModelSettings& settings);
 
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);
@@ -67,6 +70,7 @@ Q_SIGNALS:
     void answerFinished(qint64 chatId, const QStringList& notices);
     void answerFailed(qint64 chatId, const QString& message);
     void demoCreated(const uio::app::ModelSettings& settings);
+    void adapterCreated(const uio::app::ModelSettings& settings);
 
 private:
     QThread m_thread;
