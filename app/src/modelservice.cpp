@@ -75,6 +75,8 @@ public:
                     enqueue(job.document_id);
                 }
             }
+            m_device = options.device;
+            reportMemory();
             Q_EMIT m_service.modelReady(
                 tr("%1 on %2 (%3)").arg(settings.modelDir, QString::fromStdString(options.device), settings.dtype),
                 notices);
@@ -146,6 +148,7 @@ public:
             const Answer answer = regenerate ? m_chats->regenerate(chat, options, onText, &stopAnswer)
                                              : m_chats->ask(chat, question.toStdString(), options, onText, &stopAnswer);
             Q_EMIT m_service.answerFinished(chat, answer.notices);
+            reportMemory();
         } catch (const std::exception& e) {
             Q_EMIT m_service.answerFailed(chat, QString::fromUtf8(e.what()));
         }
@@ -153,6 +156,11 @@ public:
     }
 
 private:
+    void reportMemory() {
+        const model::MemoryUse use = model::memory_in_use(m_device);
+        Q_EMIT m_service.memoryInUse(use.resident_bytes, use.gpu_used_bytes, use.gpu_total_bytes);
+    }
+
     void scheduleNext() {
         if (!m_scheduled) {
             m_scheduled = true;
@@ -183,6 +191,7 @@ private:
                 document,
                 [&](const CompressionProgress& p) {
                     jobs.set_progress(job, p.segments_done);
+                    reportMemory();
                     Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total,
                                                          p.tokens_per_second, p.eta_seconds);
                     effective = questionWaiting || shuttingDown ? JobControl::Pause : control.load();
@@ -218,6 +227,7 @@ private:
     std::unique_ptr<model::Engine> m_engine;
     std::unique_ptr<Compressor> m_compressor;
     std::unique_ptr<ChatService> m_chats;
+    std::string m_device = "cpu";
     std::deque<qint64> m_queue;
     bool m_scheduled = false;
     std::mutex m_controlsMutex;

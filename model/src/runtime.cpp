@@ -4,8 +4,14 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#if __has_include(<cuda_runtime_api.h>)
+#include <cuda_runtime_api.h>
+#define UIO_HAVE_CUDA_RUNTIME 1
+#endif
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 namespace uio::model {
@@ -55,6 +61,27 @@ void use_cpu_threads_for(DType compute) {
     const bool blas_does_the_work = compute == DType::F32;
     at::set_num_threads(blas_does_the_work ? 1 : g_cpu_threads);
     set_blas_threads(blas_does_the_work ? g_cpu_threads : 1);
+}
+
+MemoryUse memory_in_use(const std::string& device) {
+    MemoryUse use;
+    std::ifstream statm("/proc/self/statm");
+    int64_t pages = 0, resident = 0;
+    if (statm >> pages >> resident) {
+        use.resident_bytes = resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+    }
+#ifdef UIO_HAVE_CUDA_RUNTIME
+    if (device.rfind("cuda", 0) == 0 && torch::cuda::is_available()) {
+        size_t free = 0, total = 0;
+        if (cudaMemGetInfo(&free, &total) == cudaSuccess) {
+            use.gpu_used_bytes = static_cast<int64_t>(total - free);
+            use.gpu_total_bytes = static_cast<int64_t>(total);
+        }
+    }
+#else
+    (void)device;
+#endif
+    return use;
 }
 
 }  // namespace uio::model

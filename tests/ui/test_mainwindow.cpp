@@ -96,6 +96,7 @@ void TestMainWindow::addCompressAndAsk() {
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QTRY_VERIFY_WITH_TIMEOUT(
         window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    QTRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("memoryLabel"))->text().startsWith(QStringLiteral("RAM ")));
 
     const QString text = m_dir.filePath(QStringLiteral("voyage.txt"));
     QFile file(text);

@@ -50,6 +50,9 @@ MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, c
     m_jobLabel->setObjectName(QStringLiteral("jobLabel"));
     statusBar()->addWidget(m_modelLabel, 1);
     statusBar()->addPermanentWidget(m_jobLabel);
+    m_memoryLabel = new QLabel(this);
+    m_memoryLabel->setObjectName(QStringLiteral("memoryLabel"));
+    statusBar()->addPermanentWidget(m_memoryLabel);
 
     buildMenus();
     connectServices();
@@ -164,6 +167,14 @@ void MainWindow::connectServices() {
         m_modelReady = false;
         m_modelLabel->setText(tr("No model loaded"));
         m_chat->setNotice(tr("The model could not be loaded: %1").arg(message));
+    });
+    connect(&m_modelService, &ModelService::memoryInUse, this, [this](qint64 ram, qint64 gpuUsed, qint64 gpuTotal) {
+        const double gib = 1024.0 * 1024.0 * 1024.0;
+        QString text = tr("RAM %1 GB").arg(ram / gib, 0, 'f', 1);
+        if (gpuTotal > 0) {
+            text += tr(" · GPU %1 of %2 GB").arg(gpuUsed / gib, 0, 'f', 1).arg(gpuTotal / gib, 0, 'f', 0);
+        }
+        m_memoryLabel->setText(text);
     });
     connect(&m_modelService, &ModelService::adapterCreated, this, [this](const app::ModelSettings& settings) {
         m_settings = settings;

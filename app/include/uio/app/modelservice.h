@@ -71,6 +71,8 @@ Q_SIGNALS:
     void answerFailed(qint64 chatId, const QString& message);
     void demoCreated(const uio::app::ModelSettings& settings);
     void adapterCreated(const uio::app::ModelSettings& settings);
+    // After loading, each compression batch and each answer; gpuTotal is 0 without a GPU.
+    void memoryInUse(qint64 residentBytes, qint64 gpuUsedBytes, qint64 gpuTotalBytes);
 
 private:
     QThread m_thread;

@@ -5,6 +5,7 @@
 
 #include "uio/model/types.h"
 
+#include <cstdint>
 #include <string>
 
 namespace uio::model {
@@ -29,5 +30,14 @@ void set_cpu_threads(int n);
 // 2 cores: f32 prefill 300 -> 665 tokens/s, f32 decode 8 -> 27 tokens/s with the idle pool at
 // one thread). The engine calls this when it loads a model on the CPU.
 void use_cpu_threads_for(DType compute);
+
+struct MemoryUse {
+    int64_t resident_bytes = 0;  // this process in RAM
+    int64_t gpu_used_bytes = 0;  // the whole CUDA device, when the device is one
+    int64_t gpu_total_bytes = 0;
+};
+
+// What is in use now, for the status bar. Cheap: reads /proc and asks the CUDA driver.
+MemoryUse memory_in_use(const std::string& device);
 
 }  // namespace uio::model

@@ -50,6 +50,7 @@ private:
     ChatPanel* m_chat;
     QLabel* m_modelLabel;
     QLabel* m_jobLabel;
+    QLabel* m_memoryLabel;
 };
 
 }  // namespace uio::ui
