@@ -4,7 +4,6 @@
 #include "uio/app/ingest.h"
 
 #include <QFile>
-#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -202,12 +201,8 @@ void TestEpub::refusals() {
         if (defect == QLatin1String("truncated")) {
             f.resize(f.size() / 2);
         } else {
-            QByteArray bytes(5000, '\0');
-            QRandomGenerator random(3);
-            for (char& c : bytes)
-                c = static_cast<char>(random.bounded(256));
             f.resize(0);
-            f.write(bytes);
+            f.write(testfiles::randomBytes(5000, 3));
         }
     }
     try {

@@ -7,7 +7,6 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFutureWatcher>
-#include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -139,10 +138,7 @@ void TestPdf::damagedAndForeignFiles() {
         QVERIFY(f.open(QIODevice::ReadWrite));
         f.resize(f.size() / 3);
     } else if (damage == QLatin1String("random") || damage == QLatin1String("garbage")) {
-        QByteArray bytes(20000, '\0');
-        QRandomGenerator random(7);
-        for (char& c : bytes)
-            c = static_cast<char>(random.bounded(256));
+        QByteArray bytes = testfiles::randomBytes(20000, 7);
         if (damage == QLatin1String("garbage"))
             bytes.prepend("%PDF-1.7\n");
         QFile f(path);

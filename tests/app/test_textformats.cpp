@@ -1,11 +1,11 @@
 // Plain text in several encodings, Markdown, HTML, and the page clean-up on its own.
 
+#include "testfiles.h"
 #include "uio/app/htmltext.h"
 #include "uio/app/ingest.h"
 #include "uio/app/textcleanup.h"
 
 #include <QFile>
-#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -101,10 +101,7 @@ void TestTextFormats::badFiles_data() {
     QTest::addColumn<QString>("name");
     QTest::addColumn<QByteArray>("bytes");
     QTest::addColumn<int>("kind");
-    QByteArray random(4096, '\0');
-    QRandomGenerator generator(11);
-    for (char& c : random)
-        c = static_cast<char>(generator.bounded(256));
+    const QByteArray random = testfiles::randomBytes(4096, 11);
     QTest::newRow("random bytes .txt") << "noise.txt" << random << static_cast<int>(IngestError::Kind::Unsupported);
     QTest::newRow("random bytes .html") << "noise.html" << random << static_cast<int>(IngestError::Kind::Unsupported);
     QTest::newRow("random bytes .md") << "noise.md" << random << static_cast<int>(IngestError::Kind::Unsupported);

@@ -5,6 +5,7 @@
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
+#include <QRandomGenerator>
 #include <quazip.h>
 #include <quazipfile.h>
 
@@ -113,6 +114,15 @@ void writeEncryptedPdf(const QString& path, const QString& text, const QByteArra
     QFile file(path);
     file.open(QIODevice::WriteOnly);
     file.write(pdf);
+}
+
+QByteArray randomBytes(qsizetype n, quint32 seed) {
+    QByteArray bytes(n, '\0');
+    QRandomGenerator random(seed);
+    for (char& c : bytes) {
+        c = static_cast<char>(random.bounded(256));
+    }
+    return bytes;
 }
 
 void writeZip(const QString& path, const QList<QPair<QString, QByteArray>>& entries) {

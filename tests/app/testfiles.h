@@ -23,6 +23,9 @@ void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& t
 // A one-page PDF whose content says `text`, encrypted with the user password `password`.
 void writeEncryptedPdf(const QString& path, const QString& text, const QByteArray& password);
 
+// n bytes of noise, the same for the same seed: the "random-byte file" of every format.
+QByteArray randomBytes(qsizetype n, quint32 seed);
+
 // A zip with these entries (name, bytes); "mimetype" first and stored, as EPUB wants.
 void writeZip(const QString& path, const QList<QPair<QString, QByteArray>>& entries);
 
