@@ -10,6 +10,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QMessageBox>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTextStream>
@@ -74,18 +75,36 @@ int main(int argc, char* argv[]) {
     QApplication::setDesktopFileName(QStringLiteral("uio-desk"));
     uio::model::set_cpu_threads(0);
 
-    // One library file for the application and the command line: ~/.local/share/uio-desk.
-    const QString dataDir =
-        QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QStringLiteral("/uio-desk");
-    QDir().mkpath(dataDir);
+    // One library file for the application and the command line: ~/.local/share/uio-desk, or the
+    // folder chosen in the settings, where the library is copied the first time it is used.
     QSettings settings;
+    const QString defaultDir =
+        QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QStringLiteral("/uio-desk");
+    const QString libraryName = QStringLiteral("/uio.sqlite3");
+    QString dataDir = settings.value(QStringLiteral("data/folder"), defaultDir).toString();
+    const QString usedDir = settings.value(QStringLiteral("data/in_use"), dataDir).toString();
+    QString moveProblem;
+    if (usedDir != dataDir) {
+        if (!QDir().mkpath(dataDir)) {
+            moveProblem = QStringLiteral("%1 cannot be created").arg(dataDir);
+        } else {
+            moveProblem = uio::app::copyLibrary(usedDir + libraryName, dataDir + libraryName);
+        }
+        if (!moveProblem.isEmpty()) {
+            dataDir = usedDir;  // keep working with the library where it is
+            settings.setValue(QStringLiteral("data/folder"), usedDir);
+        }
+    }
+    QDir().mkpath(dataDir);
+    settings.setValue(QStringLiteral("data/in_use"), dataDir);
     uio::app::ModelSettings modelSettings;
     modelSettings.modelDir = settings.value(QStringLiteral("model/dir")).toString();
     modelSettings.adapterPath = settings.value(QStringLiteral("model/adapter")).toString();
     modelSettings.device = settings.value(QStringLiteral("model/device"), QStringLiteral("cpu")).toString();
     modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
     modelSettings.compressionBatch = settings.value(QStringLiteral("model/batch"), 4).toInt();
-    modelSettings.databasePath = dataDir + QStringLiteral("/uio.sqlite3");
+    modelSettings.cpuThreads = settings.value(QStringLiteral("model/threads"), 0).toInt();
+    modelSettings.databasePath = dataDir + libraryName;
     uio::app::AskSettings ask;
     ask.temperature = settings.value(QStringLiteral("answers/temperature"), ask.temperature).toDouble();
     ask.topP = settings.value(QStringLiteral("answers/top_p"), ask.topP).toDouble();
@@ -102,7 +121,10 @@ int main(int argc, char* argv[]) {
         remembered.setValue(QStringLiteral("model/device"), chosen.device);
         remembered.setValue(QStringLiteral("model/dtype"), chosen.dtype);
         remembered.setValue(QStringLiteral("model/batch"), chosen.compressionBatch);
+        remembered.setValue(QStringLiteral("model/threads"), chosen.cpuThreads);
     });
+    QObject::connect(&window, &uio::ui::MainWindow::dataFolderChanged,
+                     [](const QString& folder) { QSettings().setValue(QStringLiteral("data/folder"), folder); });
     QObject::connect(&window, &uio::ui::MainWindow::askSettingsChanged, [](const uio::app::AskSettings& chosen) {
         QSettings remembered;
         remembered.setValue(QStringLiteral("answers/temperature"), chosen.temperature);
@@ -111,6 +133,12 @@ int main(int argc, char* argv[]) {
         remembered.setValue(QStringLiteral("answers/system_prompt"), chosen.systemPrompt);
     });
     window.show();
+    if (!moveProblem.isEmpty()) {
+        QMessageBox::warning(&window, QStringLiteral("UIO Desk"),
+                             QStringLiteral("The library could not be copied to the new data folder (%1). UIO Desk "
+                                            "goes on with the library in %2; choose another folder in Settings.")
+                                 .arg(moveProblem, dataDir));
+    }
 
     if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);

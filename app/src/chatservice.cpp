@@ -154,6 +154,8 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
     pending += decoder.flush();
     flush();
     chats.finish_message(result.answer_id);
+    if (result.generation.stop == model::StopReason::Cancelled)
+        result.notices << QStringLiteral("Stopped. The answer so far is kept; Regenerate asks again.");
     return result;
 }
 

@@ -5,6 +5,8 @@
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/library.h"
+#include "uio/storage/memory_cache.h"
+#include "uio/storage/statement.h"
 
 #include <QDirIterator>
 #include <QFile>
@@ -272,6 +274,53 @@ void LibraryService::exportChat(qint64 chatId, const QString& path) {
             });
         },
         Qt::QueuedConnection);
+}
+
+void LibraryService::measureCache(const QString& modelFingerprint, const QString& adapterFingerprint) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, model = modelFingerprint.toStdString(), adapter = adapterFingerprint.toStdString()] {
+            w->guarded([&](storage::Library& library) {
+                const auto usage = storage::MemoryCache(library.db()).usage(model, adapter);
+                Q_EMIT cacheUsage(usage.total_bytes, usage.other_bytes);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::purgeOtherCache(const QString& modelFingerprint, const QString& adapterFingerprint) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, model = modelFingerprint.toStdString(), adapter = adapterFingerprint.toStdString()] {
+            w->guarded([&](storage::Library& library) {
+                storage::MemoryCache cache(library.db());
+                const int64_t freed = cache.purge_other(model, adapter);
+                try {
+                    library.db().exec("VACUUM");  // the file shrinks; without it the pages are only reused
+                } catch (const storage::StorageError&) {
+                    // Busy (a compression is writing): the space is reused by the next memory instead.
+                }
+                Q_EMIT cachePurged(freed);
+                const auto usage = cache.usage(model, adapter);
+                Q_EMIT cacheUsage(usage.total_bytes, usage.other_bytes);
+                w->refresh(library);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+QString copyLibrary(const QString& from, const QString& to) {
+    if (QFileInfo::exists(to) || !QFileInfo::exists(from))
+        return {};
+    try {
+        storage::Library library(from.toStdString());
+        storage::Statement copy(library.db(), "VACUUM INTO ?");
+        copy.bind(1, to.toStdString()).run();
+        return {};
+    } catch (const std::exception& e) {
+        QFile::remove(to);  // never leave half a library behind
+        return QString::fromUtf8(e.what());
+    }
 }
 
 }  // namespace uio::app

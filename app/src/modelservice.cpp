@@ -2,6 +2,7 @@
 
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
+#include "uio/model/engine.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 #include "uio/model/runtime.h"
@@ -10,6 +11,7 @@
 #include "uio/storage/memory_cache.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QMetaObject>
 
@@ -54,6 +56,7 @@ public:
                 notices << tr("No CUDA device is available: running on the CPU, which is much slower.");
                 options.device = "cpu";
             }
+            model::set_cpu_threads(settings.cpuThreads);  // on this thread: the one that runs the model
             m_library = std::make_unique<storage::Library>(settings.databasePath.toStdString());
             storage::Jobs(m_library->db()).requeue_interrupted();
             try {
@@ -77,9 +80,13 @@ public:
             }
             m_device = options.device;
             reportMemory();
-            Q_EMIT m_service.modelReady(
-                tr("%1 on %2 (%3)").arg(settings.modelDir, QString::fromStdString(options.device), settings.dtype),
-                notices);
+            const storage::MemoryKey key = m_compressor->key_for({});
+            Q_EMIT m_service.modelIdentified(QString::fromStdString(key.model_fingerprint),
+                                             QString::fromStdString(key.adapter_fingerprint));
+            Q_EMIT m_service.modelReady(tr("%1 on %2 (%3)")
+                                            .arg(QFileInfo(settings.modelDir).fileName(),
+                                                 QString::fromStdString(options.device), settings.dtype),
+                                        notices);
         } catch (const std::exception& e) {
             m_chats.reset();
             m_compressor.reset();
@@ -234,9 +241,30 @@ private:
     std::map<qint64, std::shared_ptr<std::atomic<JobControl>>> m_controls;
 };
 
+namespace {
+
+QString gigabytes(double bytes) {
+    return ModelService::tr("%1 GB").arg(bytes / 1e9, 0, 'f', bytes < 10e9 ? 1 : 0);
+}
+
+qint64 availableRam() {
+    QFile meminfo(QStringLiteral("/proc/meminfo"));
+    if (!meminfo.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray& line : meminfo.readAll().split('\n')) {
+        if (line.startsWith("MemAvailable:"))
+            return line.mid(13).trimmed().split(' ').front().toLongLong() * 1024;
+    }
+    return 0;
+}
+
+}  // namespace
+
 ModelService::ModelService(QObject* parent) : QObject(parent) {
     qRegisterMetaType<ModelSettings>();
     qRegisterMetaType<AskSettings>();
+    qRegisterMetaType<DeviceChoice>();
+    qRegisterMetaType<QList<DeviceChoice>>();
     m_worker = new ModelWorker(*this);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
@@ -331,6 +359,49 @@ void ModelService::useDemoModel(const QString& dir, const QString& databasePath)
             } catch (const std::exception& e) {
                 Q_EMIT modelFailed(QString::fromUtf8(e.what()));
             }
+        },
+        Qt::QueuedConnection);
+}
+
+void ModelService::inspectModelFolder(const QString& dir) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, dir] {
+            try {
+                const model::ModelFolderInfo info = model::inspect_model_folder(dir.toStdString());
+                if (!info.has_tokenizer) {
+                    Q_EMIT modelFolderInspected(dir, false,
+                                                tr("%1 has no tokenizer.model: copy it from the model's download "
+                                                   "into this folder.")
+                                                    .arg(dir));
+                    return;
+                }
+                const double n = static_cast<double>(info.n_parameters);
+                Q_EMIT modelFolderInspected(dir, true,
+                                            tr("Llama, %1 layers, %2 billion parameters: needs about %3 in "
+                                               "bf16 or f16, %4 in f32.")
+                                                .arg(info.config.n_layer)
+                                                .arg(n / 1e9, 0, 'f', n < 1e9 ? 3 : 1)
+                                                .arg(gigabytes(2 * n), gigabytes(4 * n)));
+            } catch (const std::exception& e) {
+                Q_EMIT modelFolderInspected(dir, false, QString::fromUtf8(e.what()));
+            }
+        },
+        Qt::QueuedConnection);
+}
+
+void ModelService::listDevices() {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this] {
+            QList<DeviceChoice> devices;
+            for (const model::CudaDevice& d : model::cuda_devices()) {
+                devices << DeviceChoice{QStringLiteral("cuda:%1").arg(d.index), QString::fromStdString(d.name),
+                                        d.free_bytes, d.total_bytes};
+            }
+            devices << DeviceChoice{QStringLiteral("cpu"), tr("CPU, %1 threads").arg(QThread::idealThreadCount()),
+                                    availableRam(), 0};
+            Q_EMIT devicesListed(devices);
         },
         Qt::QueuedConnection);
 }

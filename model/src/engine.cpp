@@ -42,6 +42,20 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
+ModelFolderInfo inspect_model_folder(const std::filesystem::path& model_dir) {
+    if (!std::filesystem::is_directory(model_dir)) {
+        throw ModelError(model_dir.string() + " is not a folder");
+    }
+    ModelFolderInfo info;
+    info.n_parameters = inspect_llama(model_dir);
+    info.config = LlamaConfig::load(model_dir / "config.json");
+    if (std::filesystem::exists(model_dir / "tokenizer.model")) {
+        Tokenizer::load(model_dir / "tokenizer.model");  // small; a damaged one throws here
+        info.has_tokenizer = true;
+    }
+    return info;
+}
+
 const LlamaConfig& Engine::config() const {
     return m_impl->model->config;
 }

@@ -150,8 +150,7 @@ at::Tensor LlamaImpl::forward(const at::Tensor& tokens, KVCache& cache) {
     return logits(hidden(tokens, cache));
 }
 
-void check_and_copy_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
-    c10::InferenceMode guard;
+void check_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
     auto parameters = model.named_parameters(/*recurse=*/true);
     for (const std::string& name : checkpoint.names()) {
         if (!parameters.contains(name) && !is_derived_buffer(name)) {
@@ -170,9 +169,29 @@ void check_and_copy_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
             throw ModelError(checkpoint.file_of(name) + ": tensor " + name + " has shape " + shape_string(entry.shape) +
                              ", config.json says " + shape_string(target.sizes()));
         }
-        target.copy_(checkpoint.view(name));  // converts dtype and moves to the device
-        checkpoint.release(name);
     }
+}
+
+void check_and_copy_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
+    c10::InferenceMode guard;
+    check_weights(model, checkpoint);
+    for (auto& item : model.named_parameters(/*recurse=*/true)) {
+        item.value().copy_(checkpoint.view(item.key()));  // converts dtype and moves to the device
+        checkpoint.release(item.key());
+    }
+}
+
+int64_t inspect_llama(const std::filesystem::path& model_dir) {
+    const LlamaConfig config = LlamaConfig::load(model_dir / "config.json");
+    const Checkpoint checkpoint(model_dir);
+    // The meta device gives every tensor its shape and no storage: a 7B model costs nothing.
+    Llama model(config, at::TensorOptions().dtype(at::kFloat).device(at::kMeta));
+    check_weights(*model, checkpoint);
+    int64_t n = 0;
+    for (const auto& parameter : model->parameters()) {
+        n += parameter.numel();
+    }
+    return n;
 }
 
 Llama load_llama(const std::filesystem::path& model_dir, const at::Device& device, at::ScalarType dtype) {

@@ -123,6 +123,10 @@ TORCH_MODULE(Llama);
 // a missing, extra or mis-shaped tensor.
 Llama load_llama(const std::filesystem::path& model_dir, const at::Device& device, at::ScalarType dtype);
 
+// Checks config.json and the weights' names and shapes without reading the weights; returns the
+// number of parameters. Throws ModelError saying what is wrong.
+int64_t inspect_llama(const std::filesystem::path& model_dir);
+
 // Copies `tensors` (by Hugging Face name) into the model; same checks as load_llama.
 void check_and_copy_weights(LlamaImpl& model, const class Checkpoint& checkpoint);
 

@@ -63,6 +63,28 @@ void use_cpu_threads_for(DType compute) {
     set_blas_threads(blas_does_the_work ? g_cpu_threads : 1);
 }
 
+std::vector<CudaDevice> cuda_devices() {
+    std::vector<CudaDevice> devices;
+#ifdef UIO_HAVE_CUDA_RUNTIME
+    if (!torch::cuda::is_available()) {
+        return devices;
+    }
+    int current = 0;
+    cudaGetDevice(&current);
+    for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) {
+        cudaDeviceProp properties{};
+        size_t free = 0, total = 0;
+        if (cudaGetDeviceProperties(&properties, i) != cudaSuccess || cudaSetDevice(i) != cudaSuccess ||
+            cudaMemGetInfo(&free, &total) != cudaSuccess) {
+            continue;
+        }
+        devices.push_back({i, properties.name, static_cast<int64_t>(free), static_cast<int64_t>(total)});
+    }
+    cudaSetDevice(current);
+#endif
+    return devices;
+}
+
 MemoryUse memory_in_use(const std::string& device) {
     MemoryUse use;
     std::ifstream statm("/proc/self/statm");

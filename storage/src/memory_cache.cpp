@@ -141,6 +141,25 @@ void MemoryCache::purge_key(int64_t key) {
     remove.bind(1, key).run();
 }
 
+MemoryCache::Usage MemoryCache::usage(const std::string& model_fingerprint, const std::string& adapter_fingerprint) {
+    Statement select(m_db,
+                     "SELECT COALESCE(SUM(s.size), 0), COALESCE(SUM(CASE WHEN k.model_fingerprint = ? AND "
+                     "k.adapter_fingerprint = ? THEN 0 ELSE s.size END), 0) "
+                     "FROM memory_segments s JOIN memory_keys k ON s.key_id = k.id");
+    select.bind(1, model_fingerprint).bind(2, adapter_fingerprint);
+    select.step();
+    return {select.column_int(0), select.column_int(1)};
+}
+
+int64_t MemoryCache::purge_other(const std::string& model_fingerprint, const std::string& adapter_fingerprint) {
+    Transaction transaction(m_db);
+    const int64_t before = usage(model_fingerprint, adapter_fingerprint).other_bytes;
+    Statement remove(m_db, "DELETE FROM memory_keys WHERE NOT (model_fingerprint = ? AND adapter_fingerprint = ?)");
+    remove.bind(1, model_fingerprint).bind(2, adapter_fingerprint).run();
+    transaction.commit();
+    return before;
+}
+
 int MemoryCache::purge_orphans(const std::vector<std::string>& models) {
     Transaction transaction(m_db);
     m_db.exec("CREATE TEMP TABLE IF NOT EXISTS live_models(fingerprint TEXT PRIMARY KEY); DELETE FROM live_models;");

@@ -143,6 +143,22 @@ void TestRepositories::memoryCache() {
     QCOMPARE(cache.purge_orphans({"llama-1"}), 1);
     QVERIFY(cache.find_key({"s1", "llama-1", "adapter-2", 64, 8, "f32"}).has_value());
     QVERIFY(!cache.find_key({"s1", "llama-old", "adapter-2", 64, 8, "f32"}).has_value());
+
+    // Usage and purge relative to the model and adapter in use.
+    const auto kept = pattern(3000, 1);
+    const auto dropped = pattern(5000, 2);
+    cache.put(other, infoFor(0, kept), kept);
+    const int64_t older = cache.key_id({"s2", "llama-1", "adapter-old", 64, 8, "f32"});
+    cache.put(older, infoFor(0, dropped), dropped);
+    cache.put(older, infoFor(1, dropped), dropped);
+    const auto usage = cache.usage("llama-1", "adapter-2");
+    QCOMPARE(usage.total_bytes, int64_t(3000 + 2 * 5000));
+    QCOMPARE(usage.other_bytes, int64_t(2 * 5000));
+    QCOMPARE(cache.usage("", "").other_bytes, usage.total_bytes);
+    QCOMPARE(cache.purge_other("llama-1", "adapter-2"), int64_t(2 * 5000));
+    QVERIFY(!cache.find_key({"s2", "llama-1", "adapter-old", 64, 8, "f32"}).has_value());
+    QVERIFY(cache.get(other, 0)->bytes == kept);
+    QCOMPARE(cache.usage("llama-1", "adapter-2").other_bytes, int64_t(0));
 }
 
 void TestRepositories::damagedSegmentReadsAsMissing() {

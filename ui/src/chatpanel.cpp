@@ -1,5 +1,7 @@
 #include "chatpanel.h"
 
+#include "icons.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QHBoxLayout>
@@ -46,7 +48,7 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
         m_current = item->data(Qt::UserRole).toLongLong();
         Q_EMIT chatSelected(m_current);
     });
-    auto* newChat = new QPushButton(tr("New chat"), this);
+    auto* newChat = new QPushButton(icon(QStringLiteral("newchat")), tr("New chat"), this);
     newChat->setObjectName(QStringLiteral("newChatButton"));
     connect(newChat, &QPushButton::clicked, this, &ChatPanel::newChatRequested);
 
@@ -65,13 +67,13 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     m_input->setAccessibleName(tr("Question"));
     m_input->setPlaceholderText(tr("Ask about the documents of this chat (Ctrl+Enter sends)"));
     m_input->setMaximumHeight(90);
-    m_send = new QPushButton(tr("Send"), this);
+    m_send = new QPushButton(icon(QStringLiteral("send")), tr("Send"), this);
     m_send->setObjectName(QStringLiteral("sendButton"));
-    m_stop = new QPushButton(tr("Stop"), this);
+    m_stop = new QPushButton(icon(QStringLiteral("stop")), tr("Stop"), this);
     m_stop->setObjectName(QStringLiteral("stopButton"));
-    m_regenerate = new QPushButton(tr("Regenerate"), this);
+    m_regenerate = new QPushButton(icon(QStringLiteral("regenerate")), tr("Regenerate"), this);
     m_regenerate->setObjectName(QStringLiteral("regenerateButton"));
-    auto* copy = new QPushButton(tr("Copy"), this);
+    auto* copy = new QPushButton(icon(QStringLiteral("copy")), tr("Copy"), this);
     copy->setObjectName(QStringLiteral("copyButton"));
     connect(m_send, &QPushButton::clicked, this, &ChatPanel::send);
     connect(m_stop, &QPushButton::clicked, this, &ChatPanel::stopRequested);

@@ -22,6 +22,16 @@ QString statusText(const QString& status) {
     return status;
 }
 
+// "40 s", "12 min", "2 h 5 min": what a person reads at a glance.
+QString duration(double seconds) {
+    const qint64 s = qMax<qint64>(1, qRound64(seconds));
+    if (s < 90)
+        return DocumentListModel::tr("%1 s").arg(s);
+    if (s < 5400)
+        return DocumentListModel::tr("%1 min").arg((s + 30) / 60);
+    return DocumentListModel::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600 + 30) / 60);
+}
+
 }  // namespace
 
 QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
@@ -33,11 +43,13 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
             QString status = statusText(d.status);
             const auto p = m_progress.find(d.id);
             if (d.status == QLatin1String("running") && p != m_progress.end() && p->total > 0) {
-                status = tr("compressing %1% (%2 s left)").arg(100 * p->done / p->total).arg(qRound(p->eta));
+                status = tr("compressing %1% (%2 left)").arg(100 * p->done / p->total).arg(duration(p->eta));
+            } else if (d.status == QLatin1String("failed") && m_detail.contains(d.id)) {
+                status = tr("failed: %1 (Compress retries)").arg(m_detail.value(d.id));
             }
             QStringList facts{status};
             if (d.pages > 0)
-                facts << tr("%n page(s)", nullptr, d.pages);
+                facts << (d.pages == 1 ? tr("1 page") : tr("%1 pages").arg(d.pages));
             if (d.tokens >= 0)
                 facts << tr("%1 tokens").arg(d.tokens);
             if (d.cacheBytes > 0)

@@ -1,6 +1,8 @@
 #include "librarypanel.h"
 
+#include "documentdelegate.h"
 #include "documentlistmodel.h"
+#include "icons.h"
 
 #include <QDragEnterEvent>
 #include <QFileDialog>
@@ -8,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
@@ -37,10 +40,13 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
     m_list->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_list->setAlternatingRowColors(true);
     m_list->setWordWrap(true);
+    m_list->setItemDelegate(new DocumentDelegate(m_list));
+    m_list->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_list, &QListView::customContextMenuRequested, this, &LibraryPanel::showContextMenu);
     connect(m_list->selectionModel(), &QItemSelectionModel::selectionChanged, this, &LibraryPanel::selectionChanged);
 
     auto button = [this](const QString& text, const QString& name) {
-        auto* b = new QPushButton(text, this);
+        auto* b = new QPushButton(icon(name.chopped(6)), text, this);  // "addButton" -> add.svg
         b->setObjectName(name);
         b->setAccessibleName(text);
         return b;
@@ -52,17 +58,8 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
     connect(add, &QPushButton::clicked, this, &LibraryPanel::chooseFiles);
     connect(compress, &QPushButton::clicked, this, [this] { Q_EMIT compressRequested(selectedIds()); });
     connect(pause, &QPushButton::clicked, this, [this] { Q_EMIT pauseRequested(selectedIds()); });
-    connect(remove, &QPushButton::clicked, this, [this] {
-        const auto ids = selectedIds();
-        if (ids.isEmpty())
-            return;
-        const auto answer = QMessageBox::question(
-            this, tr("Remove documents"),
-            tr("Remove %n document(s) and their compressed memory from the library? The files stay on disk.", nullptr,
-               static_cast<int>(ids.size())));
-        if (answer == QMessageBox::Yes)
-            Q_EMIT removeRequested(ids);
-    });
+    compress->setToolTip(tr("Compress the selected documents, or resume or retry them"));
+    connect(remove, &QPushButton::clicked, this, &LibraryPanel::askToRemove);
 
     auto* heading = new QLabel(QStringLiteral("<b>%1</b>").arg(tr("Library")), this);
     auto* buttons = new QHBoxLayout;
@@ -73,6 +70,38 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
     layout->addWidget(m_search);
     layout->addWidget(m_list, 1);
     layout->addLayout(buttons);
+}
+
+void LibraryPanel::askToRemove() {
+    const auto ids = selectedIds();
+    if (ids.isEmpty())
+        return;
+    auto* box = new QMessageBox(
+        QMessageBox::Question, tr("Remove documents"),
+        (ids.size() == 1 ? tr("Remove “%1” and its compressed memory from the library? The file stays on disk.")
+                               .arg(m_model->titleOf(ids.front()))
+                         : tr("Remove %1 documents and their compressed memory from the library? The files stay on "
+                              "disk.")
+                               .arg(ids.size())),
+        QMessageBox::Yes | QMessageBox::Cancel, this);
+    box->setObjectName(QStringLiteral("removeBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::accepted, this, [this, ids] { Q_EMIT removeRequested(ids); });
+    box->open();
+}
+
+void LibraryPanel::showContextMenu(const QPoint& position) {
+    const auto ids = selectedIds();
+    if (ids.isEmpty())
+        return;
+    QMenu menu(this);
+    menu.addAction(icon(QStringLiteral("compress")), tr("Compress, resume or retry"), this,
+                   [this, ids] { Q_EMIT compressRequested(ids); });
+    menu.addAction(icon(QStringLiteral("pause")), tr("Pause"), this, [this, ids] { Q_EMIT pauseRequested(ids); });
+    menu.addAction(tr("Cancel compression"), this, [this, ids] { Q_EMIT cancelRequested(ids); });
+    menu.addSeparator();
+    menu.addAction(icon(QStringLiteral("remove")), tr("Remove…"), this, &LibraryPanel::askToRemove);
+    menu.exec(m_list->viewport()->mapToGlobal(position));
 }
 
 QList<qint64> LibraryPanel::selectedIds() const {

@@ -1,5 +1,5 @@
 // The library: documents with their status and compression progress, search by title, add by
-// dialog or drag and drop, compress, pause, remove. Emits intents; owns no data.
+// dialog or drag and drop, compress (resume, retry), pause, cancel, remove. Emits intents; owns no data.
 #pragma once
 
 #include <QWidget>
@@ -25,6 +25,7 @@ Q_SIGNALS:
     void addRequested(const QStringList& paths);
     void compressRequested(const QList<qint64>& ids);
     void pauseRequested(const QList<qint64>& ids);
+    void cancelRequested(const QList<qint64>& ids);  // stops compressing; what is stored stays
     void removeRequested(const QList<qint64>& ids);
     void selectionChanged();
 
@@ -33,6 +34,9 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
+    void askToRemove();
+    void showContextMenu(const QPoint& position);
+
     DocumentListModel* m_model;
     QSortFilterProxyModel* m_proxy;
     QLineEdit* m_search;

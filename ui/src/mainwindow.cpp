@@ -4,10 +4,10 @@
 #include "documentlistmodel.h"
 #include "librarypanel.h"
 #include "settingsdialog.h"
+#include "setuppage.h"
 #include "uio/app/libraryservice.h"
 #include "uio/version.h"
 
-#include <QAbstractButton>
 #include <QApplication>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -15,8 +15,8 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPushButton>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
 
@@ -37,12 +37,16 @@ MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, c
     m_documents = new DocumentListModel(this);
     m_library = new LibraryPanel(m_documents, this);
     m_chat = new ChatPanel(this);
-    auto* splitter = new QSplitter(Qt::Horizontal, this);
-    splitter->addWidget(m_library);
-    splitter->addWidget(m_chat);
-    splitter->setStretchFactor(0, 1);
-    splitter->setStretchFactor(1, 2);
-    setCentralWidget(splitter);
+    m_main = new QSplitter(Qt::Horizontal, this);
+    m_main->addWidget(m_library);
+    m_main->addWidget(m_chat);
+    m_main->setStretchFactor(0, 1);
+    m_main->setStretchFactor(1, 2);
+    m_setup = new SetupPage(this);
+    m_pages = new QStackedWidget(this);
+    m_pages->addWidget(m_main);
+    m_pages->addWidget(m_setup);
+    setCentralWidget(m_pages);
 
     m_modelLabel = new QLabel(tr("No model configured"), this);
     m_modelLabel->setObjectName(QStringLiteral("modelLabel"));
@@ -56,12 +60,12 @@ MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, c
 
     buildMenus();
     connectServices();
+    connectSetup();
     resize(1100, 720);
     m_libraryService.refresh();
     if (m_settings.modelDir.isEmpty()) {
-        m_chat->setNotice(
-            tr("No model is set up yet. Use Model › Use demo model to try UIO Desk right away (its answers "
-               "are meaningless), or Model › Choose model folder… for a Hugging Face Llama-2 folder."));
+        m_chat->setNotice(tr("No model is set up yet: Model › Set up model… chooses one, or tries the demo model."));
+        showSetup();
     } else {
         m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(m_settings.modelDir).fileName()));
         m_modelService.configure(m_settings);
@@ -88,8 +92,9 @@ void MainWindow::buildMenus() {
     newChat->setShortcut(QKeySequence::New);
 
     QMenu* model = menuBar()->addMenu(tr("&Model"));
+    QAction* setup = model->addAction(tr("&Set up model…"), this, [this] { showSetup(); });
+    setup->setObjectName(QStringLiteral("setupAction"));
     model->addAction(tr("Use &demo model"), this, &MainWindow::useDemoModel);
-    model->addAction(tr("Choose &model folder…"), this, &MainWindow::chooseModelFolder);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About UIO Desk"), this, &MainWindow::showAbout);
@@ -114,6 +119,9 @@ void MainWindow::connectServices() {
         box->setAttribute(Qt::WA_DeleteOnClose);
         connect(box, &QMessageBox::accepted, &m_libraryService, &LibraryService::startFresh);
         box->open();
+    });
+    connect(&m_libraryService, &LibraryService::cachePurged, this, [this](qint64 freed) {
+        statusBar()->showMessage(tr("Removed %1 MB of compressed memory").arg(freed / 1e6, 0, 'f', 1), 10000);
     });
     connect(&m_libraryService, &LibraryService::startedFresh, this, [this](const QString& keptAs) {
         statusBar()->showMessage(tr("Started a new library; the old one is kept as %1").arg(keptAs), 20000);
@@ -148,6 +156,10 @@ void MainWindow::connectServices() {
         for (const qint64 id : ids)
             m_modelService.pause(id);
     });
+    connect(m_library, &LibraryPanel::cancelRequested, this, [this](const QList<qint64>& ids) {
+        for (const qint64 id : ids)
+            m_modelService.cancel(id);
+    });
     connect(m_library, &LibraryPanel::removeRequested, this, [this](const QList<qint64>& ids) {
         for (const qint64 id : ids) {
             m_modelService.cancel(id);
@@ -158,6 +170,7 @@ void MainWindow::connectServices() {
     connect(&m_modelService, &ModelService::modelReady, this,
             [this](const QString& description, const QStringList& notices) {
                 m_modelReady = true;
+                m_pages->setCurrentWidget(m_main);
                 showModel(description);
                 if (!notices.isEmpty())
                     m_chat->setNotice(notices.join(QLatin1Char('\n')));
@@ -167,7 +180,13 @@ void MainWindow::connectServices() {
         m_modelReady = false;
         m_modelLabel->setText(tr("No model loaded"));
         m_chat->setNotice(tr("The model could not be loaded: %1").arg(message));
+        showSetup(tr("The model could not be loaded: %1").arg(message));
     });
+    connect(&m_modelService, &ModelService::modelIdentified, this,
+            [this](const QString& model, const QString& adapter) {
+                m_modelFingerprint = model;
+                m_adapterFingerprint = adapter;
+            });
     connect(&m_modelService, &ModelService::memoryInUse, this, [this](qint64 ram, qint64 gpuUsed, qint64 gpuTotal) {
         const double gib = 1024.0 * 1024.0 * 1024.0;
         QString text = tr("RAM %1 GB").arg(ram / gib, 0, 'f', 1);
@@ -238,21 +257,67 @@ void MainWindow::newChat() {
     m_libraryService.createChat(tr("About %1").arg(m_documents->titleOf(ids.front())), ids);
 }
 
+void MainWindow::connectSetup() {
+    connect(m_setup, &SetupPage::inspectRequested, &m_modelService, &app::ModelService::inspectModelFolder);
+    connect(&m_modelService, &app::ModelService::modelFolderInspected, m_setup, &SetupPage::showFolderCheck);
+    connect(&m_modelService, &app::ModelService::devicesListed, m_setup, &SetupPage::setDevices);
+    connect(m_setup, &SetupPage::demoRequested, this, &MainWindow::useDemoModel);
+    connect(m_setup, &SetupPage::startRequested, this, &MainWindow::startModel);
+    connect(m_setup, &SetupPage::backRequested, this, [this] { m_pages->setCurrentWidget(m_main); });
+}
+
+void MainWindow::showSetup(const QString& message) {
+    m_setup->setSettings(m_settings);
+    m_setup->setMessage(message);
+    m_setup->setBackAvailable(m_modelReady);
+    m_pages->setCurrentWidget(m_setup);
+    m_modelService.listDevices();
+}
+
+void MainWindow::startModel(app::ModelSettings chosen, bool createAdapter) {
+    chosen.databasePath = m_libraryService.databasePath();
+    const QString name = QFileInfo(chosen.modelDir).fileName();
+    m_modelReady = false;
+    m_setup->setMessage(tr("Loading %1…").arg(name));
+    if (createAdapter) {
+        chosen.adapterPath = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                             QStringLiteral("/adapters/%1.safetensors").arg(name);
+        m_modelLabel->setText(tr("Creating an adapter for %1…").arg(name));
+        m_modelService.createAdapter(chosen);  // adapterCreated remembers the settings
+        return;
+    }
+    m_settings = chosen;
+    Q_EMIT settingsChanged(m_settings);
+    m_modelLabel->setText(tr("Loading %1…").arg(name));
+    m_modelService.configure(m_settings);
+}
+
 void MainWindow::showModel(const QString& description) {
     const QString adapter = QFileInfo(m_settings.adapterPath).fileName();
     m_modelLabel->setText(adapter.isEmpty() ? description : tr("%1 · adapter %2").arg(description, adapter));
 }
 
 void MainWindow::showSettings() {
-    auto* dialog = new SettingsDialog(m_ask, m_settings, this);
+    const QString dataFolder = QFileInfo(m_libraryService.databasePath()).absolutePath();
+    auto* dialog = new SettingsDialog(m_ask, m_settings, dataFolder, this);
     dialog->setObjectName(QStringLiteral("settingsDialog"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+    connect(&m_libraryService, &app::LibraryService::cacheUsage, dialog, &SettingsDialog::setCacheUsage);
+    connect(dialog, &SettingsDialog::purgeRequested, this,
+            [this] { m_libraryService.purgeOtherCache(m_modelFingerprint, m_adapterFingerprint); });
+    m_libraryService.measureCache(m_modelFingerprint, m_adapterFingerprint);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, dataFolder] {
         m_ask = dialog->askSettings();
         Q_EMIT askSettingsChanged(m_ask);
+        if (dialog->dataFolder() != dataFolder) {
+            Q_EMIT dataFolderChanged(dialog->dataFolder());
+            statusBar()->showMessage(
+                tr("The library will be copied to %1 when UIO Desk next starts.").arg(dialog->dataFolder()), 20000);
+        }
         const app::ModelSettings chosen = dialog->modelSettings();
         const bool reload = chosen.device != m_settings.device || chosen.dtype != m_settings.dtype ||
-                            chosen.compressionBatch != m_settings.compressionBatch;
+                            chosen.compressionBatch != m_settings.compressionBatch ||
+                            chosen.cpuThreads != m_settings.cpuThreads;
         m_settings = chosen;
         Q_EMIT settingsChanged(m_settings);
         if (reload && !m_settings.modelDir.isEmpty()) {
@@ -267,42 +332,6 @@ void MainWindow::useDemoModel() {
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/demo");
     m_modelLabel->setText(tr("Making the demo model…"));
     m_modelService.useDemoModel(dir, m_libraryService.databasePath());
-}
-
-void MainWindow::chooseModelFolder() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Hugging Face Llama folder"));
-    if (dir.isEmpty())
-        return;
-    app::ModelSettings chosen = m_settings;
-    chosen.modelDir = dir;
-    chosen.databasePath = m_libraryService.databasePath();
-    auto* box = new QMessageBox(QMessageBox::Question, tr("UIO adapter"),
-                                tr("UIO Desk needs an adapter for this model: the file made by training (or by "
-                                   "'uio adapter import'). Choose one, or create a new, untrained adapter to try "
-                                   "the application; it compresses nothing useful until it is trained."),
-                                QMessageBox::Cancel, this);
-    box->setObjectName(QStringLiteral("adapterChoiceBox"));
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    QPushButton* existing = box->addButton(tr("Choose adapter file…"), QMessageBox::AcceptRole);
-    QPushButton* fresh = box->addButton(tr("Create a new adapter"), QMessageBox::ActionRole);
-    connect(box, &QMessageBox::buttonClicked, this, [this, chosen, existing, fresh](QAbstractButton* button) mutable {
-        if (button == existing) {
-            chosen.adapterPath = QFileDialog::getOpenFileName(this, tr("UIO adapter for this model"), chosen.modelDir,
-                                                              tr("Adapters (*.safetensors)"));
-            if (chosen.adapterPath.isEmpty())
-                return;
-            m_settings = chosen;
-            Q_EMIT settingsChanged(m_settings);
-            m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(chosen.modelDir).fileName()));
-            m_modelService.configure(m_settings);
-        } else if (button == fresh) {
-            chosen.adapterPath = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
-                                 QStringLiteral("/adapters/%1.safetensors").arg(QFileInfo(chosen.modelDir).fileName());
-            m_modelLabel->setText(tr("Creating an adapter for %1…").arg(QFileInfo(chosen.modelDir).fileName()));
-            m_modelService.createAdapter(chosen);
-        }
-    });
-    box->open();
 }
 
 void MainWindow::showAbout() {

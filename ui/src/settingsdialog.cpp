@@ -3,15 +3,22 @@
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSpinBox>
+#include <QThread>
 #include <QVBoxLayout>
 
 namespace uio::ui {
 
-SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, QWidget* parent)
+SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const QString& dataFolder,
+                               QWidget* parent)
     : QDialog(parent), m_model(model) {
     setWindowTitle(tr("Settings"));
     m_temperature = new QDoubleSpinBox(this);
@@ -38,7 +45,9 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     m_device->setObjectName(QStringLiteral("device"));
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     m_device->addItem(tr("NVIDIA GPU (CUDA)"), QStringLiteral("cuda"));
-    m_device->setCurrentIndex(std::max(0, m_device->findData(model.device)));
+    if (m_device->findData(model.device) < 0)  // a particular GPU, chosen on the setup page
+        m_device->addItem(tr("NVIDIA GPU (%1)").arg(model.device), model.device);
+    m_device->setCurrentIndex(m_device->findData(model.device));
     m_precision = new QComboBox(this);
     m_precision->setObjectName(QStringLiteral("precision"));
     m_precision->addItem(tr("f32 (exact, most memory)"), QStringLiteral("f32"));
@@ -51,6 +60,46 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     m_batch->setValue(model.compressionBatch);
     m_batch->setToolTip(tr("Segments compressed together: more is faster on a GPU and needs more memory."));
 
+    m_threads = new QSpinBox(this);
+    m_threads->setObjectName(QStringLiteral("threads"));
+    m_threads->setRange(0, 4 * QThread::idealThreadCount());
+    m_threads->setSpecialValueText(tr("one per core (%1)").arg(QThread::idealThreadCount()));
+    m_threads->setValue(model.cpuThreads);
+    m_threads->setToolTip(
+        tr("CPU threads for the model. Fewer leave the computer more responsive while a "
+           "book is compressed."));
+
+    m_dataFolder = new QLineEdit(dataFolder, this);
+    m_dataFolder->setObjectName(QStringLiteral("dataFolder"));
+    m_dataFolder->setAccessibleName(tr("Data folder"));
+    m_dataFolder->setReadOnly(true);
+    auto* changeFolder = new QPushButton(tr("C&hange…"), this);
+    connect(changeFolder, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the library"), m_dataFolder->text());
+        if (!dir.isEmpty())
+            m_dataFolder->setText(dir);
+    });
+    auto* folderNote = new QLabel(tr("The library is copied to a new folder when UIO Desk next starts; the old "
+                                     "file stays until you delete it."),
+                                  this);
+    folderNote->setWordWrap(true);
+    folderNote->setForegroundRole(QPalette::PlaceholderText);
+    auto* folderRow = new QHBoxLayout;
+    folderRow->addWidget(m_dataFolder, 1);
+    folderRow->addWidget(changeFolder);
+
+    m_cacheUsage = new QLabel(tr("Measuring…"), this);
+    m_cacheUsage->setObjectName(QStringLiteral("cacheUsage"));
+    m_cacheUsage->setWordWrap(true);
+    m_purge = new QPushButton(tr("Remove memory of &other models and adapters"), this);
+    m_purge->setObjectName(QStringLiteral("purgeButton"));
+    m_purge->setEnabled(false);
+    connect(m_purge, &QPushButton::clicked, this, [this] {
+        m_purge->setEnabled(false);
+        m_cacheUsage->setText(tr("Removing…"));
+        Q_EMIT purgeRequested();
+    });
+
     auto* answers = new QGroupBox(tr("Answers"), this);
     auto* answerForm = new QFormLayout(answers);
     answerForm->addRow(tr("&Temperature:"), m_temperature);
@@ -62,13 +111,24 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     modelForm->addRow(tr("&Device:"), m_device);
     modelForm->addRow(tr("P&recision:"), m_precision);
     modelForm->addRow(tr("Compression &batch:"), m_batch);
+    modelForm->addRow(tr("CPU &threads:"), m_threads);
+    auto* storage = new QGroupBox(tr("Storage"), this);
+    auto* storageForm = new QFormLayout(storage);
+    auto* folderLabel = new QLabel(tr("Data &folder:"), this);
+    folderLabel->setBuddy(changeFolder);
+    storageForm->addRow(folderLabel, folderRow);
+    storageForm->addRow(QString(), folderNote);
+    storageForm->addRow(tr("Compressed memory:"), m_cacheUsage);
+    storageForm->addRow(QString(), m_purge);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(answers);
     layout->addWidget(modelBox);
+    layout->addWidget(storage);
     layout->addWidget(buttons);
+    setMinimumWidth(560);
 }
 
 app::AskSettings SettingsDialog::askSettings() const {
@@ -85,7 +145,20 @@ app::ModelSettings SettingsDialog::modelSettings() const {
     model.device = m_device->currentData().toString();
     model.dtype = m_precision->currentData().toString();
     model.compressionBatch = m_batch->value();
+    model.cpuThreads = m_threads->value();
     return model;
+}
+
+QString SettingsDialog::dataFolder() const {
+    return m_dataFolder->text();
+}
+
+void SettingsDialog::setCacheUsage(qint64 totalBytes, qint64 otherBytes) {
+    const auto mb = [](qint64 bytes) { return tr("%1 MB").arg(static_cast<double>(bytes) / 1e6, 0, 'f', 1); };
+    m_cacheUsage->setText(
+        otherBytes > 0 ? tr("%1, of which %2 was made by other models or adapters").arg(mb(totalBytes), mb(otherBytes))
+                       : tr("%1, all for the model and adapter in use").arg(mb(totalBytes)));
+    m_purge->setEnabled(otherBytes > 0);
 }
 
 }  // namespace uio::ui

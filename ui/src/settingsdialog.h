@@ -1,4 +1,5 @@
-// Settings: how answers are generated, and the device and precision the model runs with.
+// Settings: how answers are generated; the device, precision and threads the model runs with;
+// where the library lives; how much compressed memory is stored, and removing what is stale.
 #pragma once
 
 #include "uio/app/modelservice.h"
@@ -7,6 +8,9 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
 class QPlainTextEdit;
 class QSpinBox;
 
@@ -16,9 +20,17 @@ class SettingsDialog : public QDialog {
     Q_OBJECT
 
 public:
-    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, QWidget* parent = nullptr);
+    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const QString& dataFolder,
+                   QWidget* parent = nullptr);
     app::AskSettings askSettings() const;
-    app::ModelSettings modelSettings() const;  // the given one with device, precision and batch changed
+    app::ModelSettings modelSettings() const;  // the given one with device, precision, batch, threads changed
+    QString dataFolder() const;
+
+public Q_SLOTS:
+    void setCacheUsage(qint64 totalBytes, qint64 otherBytes);
+
+Q_SIGNALS:
+    void purgeRequested();  // remove the memory not made by the current model and adapter
 
 private:
     app::ModelSettings m_model;
@@ -29,6 +41,10 @@ private:
     QComboBox* m_device;
     QComboBox* m_precision;
     QSpinBox* m_batch;
+    QSpinBox* m_threads;
+    QLineEdit* m_dataFolder;
+    QLabel* m_cacheUsage;
+    QPushButton* m_purge;
 };
 
 }  // namespace uio::ui

@@ -37,6 +37,11 @@ struct MessageRow {
 
 class LibraryWorker;
 
+// Copies the library at `from` to `to` as one consistent snapshot (SQLite's VACUUM INTO), for a
+// new data folder; `from` is kept. Nothing happens when `to` exists or `from` does not. Returns
+// an empty string, or what went wrong as a sentence. Call it before any service opens `from`.
+QString copyLibrary(const QString& from, const QString& to);
+
 class LibraryService : public QObject {
     Q_OBJECT
 
@@ -58,6 +63,11 @@ public Q_SLOTS:
     void exportChat(qint64 chatId, const QString& path);  // Markdown, or JSON for a .json path
     // After libraryUnusable: renames the damaged file aside (kept for recovery), starts a new one.
     void startFresh();
+    // cacheUsage follows: all compressed memory, and the part not made by this model and adapter.
+    void measureCache(const QString& modelFingerprint, const QString& adapterFingerprint);
+    // Removes the memory not made by this model and adapter, then gives the space back to the
+    // disk; cachePurged and cacheUsage follow.
+    void purgeOtherCache(const QString& modelFingerprint, const QString& adapterFingerprint);
 
 Q_SIGNALS:
     void documentsChanged(const QList<uio::app::DocumentRow>& documents);
@@ -71,6 +81,8 @@ Q_SIGNALS:
     void libraryUnusable(const QString& message);
     void startedFresh(const QString& keptAs);
     void exported(const QString& path);
+    void cacheUsage(qint64 totalBytes, qint64 otherBytes);
+    void cachePurged(qint64 freedBytes);
 
 private:
     QString m_path;

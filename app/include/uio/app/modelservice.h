@@ -6,6 +6,7 @@
 // they arrive as failure signals with a readable message.
 #pragma once
 
+#include <QList>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -23,6 +24,15 @@ struct ModelSettings {
     QString dtype = QStringLiteral("f32");
     QString databasePath;
     int compressionBatch = 4;
+    int cpuThreads = 0;  // 0: one per core
+};
+
+// Where the model can run: "cpu" or "cuda:N", with the memory free there now.
+struct DeviceChoice {
+    QString id;
+    QString name;
+    qint64 freeBytes = 0;
+    qint64 totalBytes = 0;
 };
 
 struct AskSettings {
@@ -57,6 +67,9 @@ public Q_SLOTS:
     // A fresh (untrained) adapter of the method's default shape for settings.modelDir, saved to
     // settings.adapterPath, then loaded. adapterCreated, then modelReady follow.
     void createAdapter(const uio::app::ModelSettings& settings);
+    // Checks a model folder without loading it; modelFolderInspected follows.
+    void inspectModelFolder(const QString& dir);
+    void listDevices();  // devicesListed follows
 
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);
@@ -71,6 +84,11 @@ Q_SIGNALS:
     void answerFailed(qint64 chatId, const QString& message);
     void demoCreated(const uio::app::ModelSettings& settings);
     void adapterCreated(const uio::app::ModelSettings& settings);
+    // ok: summary describes the model and the memory it needs; otherwise the loader's message.
+    void modelFolderInspected(const QString& dir, bool ok, const QString& summary);
+    void devicesListed(const QList<uio::app::DeviceChoice>& devices);
+    // After modelReady: what names the memory this model and adapter make (for the cache).
+    void modelIdentified(const QString& modelFingerprint, const QString& adapterFingerprint);
     // After loading, each compression batch and each answer; gpuTotal is 0 without a GPU.
     void memoryInUse(qint64 residentBytes, qint64 gpuUsedBytes, qint64 gpuTotalBytes);
 
@@ -83,3 +101,4 @@ private:
 
 Q_DECLARE_METATYPE(uio::app::ModelSettings)
 Q_DECLARE_METATYPE(uio::app::AskSettings)
+Q_DECLARE_METATYPE(uio::app::DeviceChoice)

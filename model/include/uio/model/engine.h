@@ -109,6 +109,17 @@ private:
 // What an adapter file says about itself (no base model needed). Throws ModelError.
 AdapterInfo read_adapter_info_file(const std::filesystem::path& path);
 
+struct ModelFolderInfo {
+    LlamaConfig config;
+    int64_t n_parameters = 0;
+    bool has_tokenizer = false;
+};
+
+// Checks a Hugging Face folder the way Engine::load does (config.json, every weight's name and
+// shape, tokenizer.model) without reading the weights: milliseconds, even for 7B. Throws
+// ModelError with the loader's message.
+ModelFolderInfo inspect_model_folder(const std::filesystem::path& model_dir);
+
 class MemoryChat {
 public:
     ~MemoryChat();

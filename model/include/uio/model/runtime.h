@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace uio::model {
 
@@ -30,6 +31,17 @@ void set_cpu_threads(int n);
 // 2 cores: f32 prefill 300 -> 665 tokens/s, f32 decode 8 -> 27 tokens/s with the idle pool at
 // one thread). The engine calls this when it loads a model on the CPU.
 void use_cpu_threads_for(DType compute);
+
+struct CudaDevice {
+    int index = 0;
+    std::string name;  // "NVIDIA H100 80GB HBM3"
+    int64_t free_bytes = 0;
+    int64_t total_bytes = 0;
+};
+
+// The CUDA devices this build can use, with their free memory now; empty on a CPU-only build
+// or machine. Initialises CUDA on first use (can take seconds): call it off the GUI thread.
+std::vector<CudaDevice> cuda_devices();
 
 struct MemoryUse {
     int64_t resident_bytes = 0;  // this process in RAM

@@ -55,6 +55,15 @@ public:
     int64_t bytes_for_key(int64_t key);
     int64_t bytes_for_document(const std::string& sha256);
     void purge_key(int64_t key);
+    // Bytes of every stored segment, and of those not made by this model and adapter (all of them
+    // when the fingerprints are empty).
+    struct Usage {
+        int64_t total_bytes = 0;
+        int64_t other_bytes = 0;
+    };
+    Usage usage(const std::string& model_fingerprint, const std::string& adapter_fingerprint);
+    // Removes every key not made by this model and adapter; returns the bytes that went.
+    int64_t purge_other(const std::string& model_fingerprint, const std::string& adapter_fingerprint);
     // Removes keys whose model is not among `models` or whose adapter is not registered in the
     // adapters table. Returns how many keys went.
     int purge_orphans(const std::vector<std::string>& models);

@@ -7,6 +7,8 @@
 #include <QMainWindow>
 
 class QLabel;
+class QSplitter;
+class QStackedWidget;
 
 namespace uio::app {
 class LibraryService;
@@ -17,6 +19,7 @@ namespace uio::ui {
 class ChatPanel;
 class DocumentListModel;
 class LibraryPanel;
+class SetupPage;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -29,13 +32,17 @@ public:
 Q_SIGNALS:
     void settingsChanged(const uio::app::ModelSettings& settings);  // to remember for the next start
     void askSettingsChanged(const uio::app::AskSettings& settings);
+    // The user chose another folder for the library; it is copied there at the next start.
+    void dataFolderChanged(const QString& folder);
 
 private:
     void buildMenus();
     void connectServices();
     void showAbout();
+    void connectSetup();
     void useDemoModel();
-    void chooseModelFolder();
+    void showSetup(const QString& message = {});
+    void startModel(app::ModelSettings chosen, bool createAdapter);
     void newChat();
     void showSettings();
     void showModel(const QString& description);
@@ -45,6 +52,11 @@ private:
     app::ModelSettings m_settings;
     app::AskSettings m_ask;
     bool m_modelReady = false;
+    QString m_modelFingerprint;  // of the loaded model and adapter, for the cache settings
+    QString m_adapterFingerprint;
+    QStackedWidget* m_pages;
+    SetupPage* m_setup;
+    QSplitter* m_main;
     DocumentListModel* m_documents;
     LibraryPanel* m_library;
     ChatPanel* m_chat;

@@ -1,0 +1,213 @@
+// The first-run setup page, the settings dialog and the icons, on the offscreen platform with
+// real services and a tiny generated model: an unusable folder shows the loader's message and
+// blocks Start; a good one loads; a model that fails to load brings the page back with why; the
+// demo model works without a download; settings measure and purge the memory cache.
+
+#include "uio/app/libraryservice.h"
+#include "uio/ui/mainwindow.h"
+#include "uitest.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDialog>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QTemporaryDir>
+
+class TestSetup : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void firstRunChoosesAModel();
+    void failedLoadShowsWhy();
+    void demoModelWithoutDownload();
+    void settingsMeasureAndPurgeTheCache();
+    void iconsRender();
+
+private:
+    static QWidget* page(uio::ui::MainWindow& window) { return window.findChild<QStackedWidget*>()->currentWidget(); }
+    QTemporaryDir m_dir;
+    uio::app::ModelSettings m_tiny;
+};
+
+void TestSetup::initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_tiny = uitest::makeTinyModel(m_dir.path());
+}
+
+void TestSetup::firstRunChoosesAModel() {
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("first.sqlite3")));
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    window.resize(1000, 700);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QCOMPARE(page(window)->objectName(), QStringLiteral("setupPage"));
+    auto* device = window.findChild<QComboBox*>(QStringLiteral("setupDevice"));
+    QTRY_VERIFY_WITH_TIMEOUT(device->itemText(device->count() - 1).contains(QStringLiteral("free")), 20000);
+    QVERIFY(device->itemText(device->count() - 1).startsWith(QStringLiteral("CPU")));
+
+    // A folder whose config.json is not a Llama's: the loader's own message, and no Start.
+    const QString broken = m_dir.filePath(QStringLiteral("broken"));
+    QVERIFY(QDir().mkpath(broken));
+    QVERIFY(QFile::copy(m_tiny.modelDir + QStringLiteral("/model.safetensors"),
+                        broken + QStringLiteral("/model.safetensors")));
+    QFile config(broken + QStringLiteral("/config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"model_type": "llama", "hidden_size": 64})");
+    config.close();
+    auto* folder = window.findChild<QLineEdit*>(QStringLiteral("modelFolder"));
+    auto* check = window.findChild<QLabel*>(QStringLiteral("folderCheck"));
+    auto* start = window.findChild<QPushButton*>(QStringLiteral("startButton"));
+    folder->setText(broken);
+    Q_EMIT folder->textEdited(broken);
+    QTRY_VERIFY_WITH_TIMEOUT(check->text().startsWith(QStringLiteral("✗")), 10000);
+    QVERIFY2(check->text().contains(QStringLiteral("config.json")), qPrintable(check->text()));
+    QVERIFY(!start->isEnabled());
+    QVERIFY(uitest::screenshot(window, QStringLiteral("uio-desk-setup-invalid")));
+
+    // The tiny model: described, and with an adapter file Start loads it.
+    folder->setText(m_tiny.modelDir);
+    Q_EMIT folder->textEdited(m_tiny.modelDir);
+    QTRY_VERIFY_WITH_TIMEOUT(check->text().startsWith(QStringLiteral("✓")), 10000);
+    QVERIFY2(check->text().contains(QStringLiteral("2 layers")), qPrintable(check->text()));
+    QVERIFY(!start->isEnabled());  // no adapter chosen yet
+    window.findChild<QLineEdit*>(QStringLiteral("adapterFile"))->setText(m_tiny.adapterPath);
+    QVERIFY(start->isEnabled());
+    QVERIFY(uitest::screenshot(window, QStringLiteral("uio-desk-setup")));
+
+    QSignalSpy remembered(&window, &uio::ui::MainWindow::settingsChanged);
+    start->click();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    QCOMPARE(page(window)->objectName(), QString());  // the library and chats
+    QCOMPARE(remembered.count(), 1);
+    const auto chosen = remembered.at(0).at(0).value<uio::app::ModelSettings>();
+    QCOMPARE(chosen.modelDir, m_tiny.modelDir);
+    QCOMPARE(chosen.adapterPath, m_tiny.adapterPath);
+    QCOMPARE(chosen.device, QStringLiteral("cpu"));
+}
+
+void TestSetup::failedLoadShowsWhy() {
+    uio::app::ModelSettings settings = m_tiny;
+    settings.adapterPath = m_dir.filePath(QStringLiteral("missing-adapter.safetensors"));
+    settings.databasePath = m_dir.filePath(QStringLiteral("failed.sqlite3"));
+    uio::app::LibraryService library(settings.databasePath);
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, settings);
+    window.show();
+    auto* message = window.findChild<QLabel*>(QStringLiteral("setupMessage"));
+    QTRY_VERIFY_WITH_TIMEOUT(message->isVisible(), 30000);
+    QCOMPARE(page(window)->objectName(), QStringLiteral("setupPage"));
+    QVERIFY2(message->text().contains(QStringLiteral("missing-adapter.safetensors")), qPrintable(message->text()));
+    // The remembered folder is filled in and checked again, so one click fixes the adapter.
+    QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("modelFolder"))->text(), m_tiny.modelDir);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("folderCheck"))->text().startsWith(QStringLiteral("✓")), 10000);
+}
+
+void TestSetup::demoModelWithoutDownload() {
+    if (qEnvironmentVariableIsEmpty("XDG_DATA_HOME"))
+        QSKIP("run through ctest, which keeps the demo model in the build tree");
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("demo.sqlite3")));
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    window.show();
+    QSignalSpy demo(&model, &uio::app::ModelService::demoCreated);
+    window.findChild<QPushButton*>(QStringLiteral("demoButton"))->click();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 60000);
+    QCOMPARE(demo.count(), 1);
+    QVERIFY(window.findChild<QLabel*>(QStringLiteral("chatNotice"))->text().contains(QStringLiteral("meaningless")));
+    QCOMPARE(page(window)->objectName(), QString());
+}
+
+void TestSetup::settingsMeasureAndPurgeTheCache() {
+    // Memory stored under another adapter's key is "other"; the purge removes it and only it.
+    uio::app::ModelSettings settings = m_tiny;
+    settings.databasePath = m_dir.filePath(QStringLiteral("cache.sqlite3"));
+    QFile text(m_dir.filePath(QStringLiteral("note.txt")));
+    QVERIFY(text.open(QIODevice::WriteOnly));
+    text.write(QByteArray("A short note about whales and ships. ").repeated(40));
+    text.close();
+
+    uio::app::LibraryService library(settings.databasePath);
+    uio::app::ModelService model;
+    QSignalSpy finished(&model, &uio::app::ModelService::compressionFinished);
+    uio::ui::MainWindow window(library, model, settings);
+    window.show();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    library.addFiles({text.fileName()});
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+
+    window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
+    auto* dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
+    QVERIFY(dialog);
+    auto* usage = dialog->findChild<QLabel*>(QStringLiteral("cacheUsage"));
+    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("all for the model and adapter in use")), 10000);
+    QVERIFY(!dialog->findChild<QPushButton*>(QStringLiteral("purgeButton"))->isEnabled());
+    QVERIFY(dialog->findChild<QLineEdit*>(QStringLiteral("dataFolder"))->text() == m_dir.path());
+    QVERIFY(uitest::screenshot(*dialog, QStringLiteral("uio-desk-settings")));
+
+    QSignalSpy changed(&window, &uio::ui::MainWindow::settingsChanged);
+    dialog->findChild<QSpinBox*>(QStringLiteral("threads"))->setValue(1);
+    dialog->accept();
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changed.at(0).at(0).value<uio::app::ModelSettings>().cpuThreads, 1);
+    // Threads changed: the model reloads with them.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+
+    // Now a new adapter: the first one's memory becomes "other".
+    auto engine = uio::model::Engine::load(m_tiny.modelDir.toStdString());
+    engine->create_adapter({64, 8, 4, 8.0}, 2);
+    const QString second = m_dir.filePath(QStringLiteral("second.safetensors"));
+    engine->save_adapter(second.toStdString());
+    settings.adapterPath = second;
+    QSignalSpy identified(&model, &uio::app::ModelService::modelIdentified);
+    model.configure(settings);
+    QTRY_COMPARE_WITH_TIMEOUT(identified.count(), 1, 30000);
+    window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
+    dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
+    usage = dialog->findChild<QLabel*>(QStringLiteral("cacheUsage"));
+    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("made by other models or adapters")), 10000);
+    QSignalSpy purged(&library, &uio::app::LibraryService::cachePurged);
+    dialog->findChild<QPushButton*>(QStringLiteral("purgeButton"))->click();
+    QTRY_COMPARE_WITH_TIMEOUT(purged.count(), 1, 10000);
+    QVERIFY(purged.at(0).at(0).toLongLong() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("all for the model and adapter in use")), 10000);
+    dialog->reject();
+}
+
+void TestSetup::iconsRender() {
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("icons.sqlite3")));
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    int drawn = 0;
+    for (const char* name : {"sendButton", "stopButton", "addButton", "removeButton", "startButton"}) {
+        auto* button = window.findChild<QPushButton*>(QString::fromLatin1(name));
+        QVERIFY2(button, name);
+        // At twice the size, as on a high-DPI screen: an SVG is drawn sharp, not scaled up.
+        const QImage image = button->icon().pixmap(QSize(48, 48)).toImage();
+        QVERIFY2(!image.isNull() && image.width() == 48, name);
+        int opaque = 0;
+        for (int y = 0; y < image.height(); ++y) {
+            for (int x = 0; x < image.width(); ++x)
+                opaque += qAlpha(image.pixel(x, y)) > 128;
+        }
+        QVERIFY2(opaque > 20, name);
+        ++drawn;
+    }
+    QCOMPARE(drawn, 5);
+}
+
+QTEST_MAIN(TestSetup)
+#include "test_setup.moc"

@@ -1,0 +1,63 @@
+// The first-run page: try the demo model, or choose a Hugging Face Llama folder (checked at
+// once, with the loader's message when it is not usable), an adapter (a file, or a new untrained
+// one), the device (CUDA devices with their free memory, or the CPU) and the precision. Sends the
+// choice as an intent; the main window loads it through the model service.
+#pragma once
+
+#include "uio/app/modelservice.h"
+
+#include <QWidget>
+
+class QButtonGroup;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QRadioButton;
+class QTimer;
+
+namespace uio::ui {
+
+class SetupPage : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit SetupPage(QWidget* parent = nullptr);
+    // Fills the fields from the remembered choice (the folder is checked again).
+    void setSettings(const app::ModelSettings& settings);
+    void setBackAvailable(bool available);  // a model is loaded: the page can be left unchanged
+
+public Q_SLOTS:
+    void showFolderCheck(const QString& dir, bool ok, const QString& summary);
+    void setDevices(const QList<uio::app::DeviceChoice>& devices);
+    void setMessage(const QString& text);  // e.g. why the last model could not be loaded
+
+Q_SIGNALS:
+    void inspectRequested(const QString& dir);
+    void demoRequested();
+    // createAdapter: make a new, untrained adapter at settings.adapterPath first.
+    void startRequested(const uio::app::ModelSettings& settings, bool createAdapter);
+    void backRequested();
+
+private:
+    void folderEdited();
+    void updateStart();
+    app::ModelSettings chosen() const;
+
+    app::ModelSettings m_settings;
+    QLabel* m_message;
+    QLineEdit* m_folder;
+    QLabel* m_folderCheck;
+    QTimer* m_checkDelay;
+    QString m_checkedFolder;  // the folder the last good check was for
+    QRadioButton* m_useFile;
+    QRadioButton* m_createNew;
+    QLineEdit* m_adapter;
+    QPushButton* m_browseAdapter;
+    QComboBox* m_device;
+    QComboBox* m_precision;
+    QPushButton* m_start;
+    QPushButton* m_back;
+};
+
+}  // namespace uio::ui
