@@ -243,8 +243,16 @@ private:
 
 namespace {
 
-QString gigabytes(double bytes) {
+QString byteSize(double bytes) {
+    if (bytes < 1e9)
+        return ModelService::tr("%1 MB").arg(bytes / 1e6, 0, 'f', bytes < 10e6 ? 1 : 0);
     return ModelService::tr("%1 GB").arg(bytes / 1e9, 0, 'f', bytes < 10e9 ? 1 : 0);
+}
+
+QString parameterCount(double n) {
+    if (n < 1e9)
+        return ModelService::tr("%1 million").arg(n / 1e6, 0, 'f', n < 10e6 ? 1 : 0);
+    return ModelService::tr("%1 billion").arg(n / 1e9, 0, 'f', 1);
 }
 
 qint64 availableRam() {
@@ -378,11 +386,10 @@ void ModelService::inspectModelFolder(const QString& dir) {
                 }
                 const double n = static_cast<double>(info.n_parameters);
                 Q_EMIT modelFolderInspected(dir, true,
-                                            tr("Llama, %1 layers, %2 billion parameters: needs about %3 in "
-                                               "bf16 or f16, %4 in f32.")
+                                            tr("Llama, %1 layers, %2 parameters: needs about %3 in bf16 or "
+                                               "f16, %4 in f32.")
                                                 .arg(info.config.n_layer)
-                                                .arg(n / 1e9, 0, 'f', n < 1e9 ? 3 : 1)
-                                                .arg(gigabytes(2 * n), gigabytes(4 * n)));
+                                                .arg(parameterCount(n), byteSize(2 * n), byteSize(4 * n)));
             } catch (const std::exception& e) {
                 Q_EMIT modelFolderInspected(dir, false, QString::fromUtf8(e.what()));
             }

@@ -188,6 +188,24 @@ void TestMainWindow::addPdfCompressAskAndReopen() {
     auto* transcript = window.findChild<QTextBrowser*>(QStringLiteral("transcript"));
     QTRY_VERIFY_WITH_TIMEOUT(transcript->toPlainText().contains(QStringLiteral("What happens in the story?")), 10000);
     QCOMPARE(transcript->toPlainText(), answered);
+
+    // A dark system palette reaches every panel (no colour is fixed in the code).
+    const QPalette light = QApplication::palette();
+    QPalette dark;
+    dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+    dark.setColor(QPalette::WindowText, Qt::white);
+    dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+    dark.setColor(QPalette::AlternateBase, QColor(0x26, 0x26, 0x26));
+    dark.setColor(QPalette::Text, Qt::white);
+    dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+    dark.setColor(QPalette::ButtonText, Qt::white);
+    dark.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+    for (const auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+        dark.setColor(QPalette::Disabled, role, QColor(0x70, 0x70, 0x70));
+    QApplication::setPalette(dark);
+    QTRY_COMPARE(transcript->palette().color(QPalette::Base), QColor(0x1e, 0x1e, 0x1e));
+    QVERIFY(uitest::screenshot(window, QStringLiteral("uio-desk-dark")));
+    QApplication::setPalette(light);
 }
 
 void TestMainWindow::dragAndDropAddsFiles() {
