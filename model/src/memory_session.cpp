@@ -1,5 +1,6 @@
 #include "memory_session.h"
 
+#include "decoder.h"
 #include "encoder.h"
 #include "uio/model/error.h"
 
@@ -22,12 +23,8 @@ void append_memories(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& m
         auto& attn = *model.layer(k).self_attn;
         AdapterLayerImpl& lora = adapter.layer(k);
         const auto h = memories.select(1, k).reshape({1, S * m, -1}).to(model.device(), dtype);  // (1, S*m, C)
-        // K_mem = h (W_K + s B*_K A*_K)^T, V_mem likewise (uio-method.md §4).
-        const auto keys =
-            (attn.k_proj(h) + lora.transfer_k->delta(h, s)).view({1, S * m, attn.n_kv_head, attn.head_dim});
-        const auto values =
-            (attn.v_proj(h) + lora.transfer_v->delta(h, s)).view({1, S * m, attn.n_kv_head, attn.head_dim});
-        cache.append(k, apply_rope(keys.transpose(1, 2), cos, sin), values.transpose(1, 2));  // (1, K, S*m, D)
+        const auto [keys, values] = transfer_head(attn, lora, s, h, cos, sin);                   // (1, K, S*m, D)
+        cache.append(k, keys, values);
     }
     cache.commit(S * m);
 }

@@ -7,6 +7,7 @@
 #include "uio/model/memory.h"
 #include "uio/model/sampler.h"
 #include "uio/model/tokenizer.h"
+#include "uio/model/training.h"
 #include "uio/model/types.h"
 
 #include <atomic>
@@ -98,6 +99,17 @@ public:
     // The method's perplexity protocol: segment t of ids is scored given the memories of
     // segments 0..t-1. Throws when the text needs more positions than the model has.
     ScoreResult score_with_memory(const std::vector<int32_t>& ids, int top_k = 0);
+
+    // Trains the loaded adapter on token streams (each a document, with BOS) with the base model
+    // frozen, by unbiased incremental TBPTT (uio-method.md §6). Cuts the streams into samples of
+    // segments_per_sample segments, holds some out for evaluation, and checkpoints to run_dir
+    // (adapter and optimiser state; when run_dir holds a checkpoint the run resumes from it,
+    // exactly). Returns when the steps are done or `stop` is set (after a checkpoint). The
+    // adapter in the engine is the trained one afterwards. Throws ModelError.
+    TrainingSummary train(const std::vector<std::vector<int32_t>>& streams, const TrainingConfig& config,
+                          const std::filesystem::path& run_dir,
+                          const std::function<void(const TrainingEvent&)>& on_event = {},
+                          const std::atomic<bool>* stop = nullptr);
 
 private:
     friend class MemoryChat;
