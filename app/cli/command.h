@@ -28,6 +28,8 @@ int runIngest(const QStringList& args);
 int runLibrary(const QStringList& args);
 int runChat(const QStringList& args);
 int runCache(const QStringList& args);
+int runTrain(const QStringList& args);
+int runExperiment(const QStringList& args);
 int compressDocument(const QStringList& args);  // uio compress --db --doc
 
 }  // namespace uio::cli

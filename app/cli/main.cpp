@@ -36,6 +36,10 @@ const std::vector<Command>& commands() {
          uio::cli::runChat},
         {QStringLiteral("cache"), QStringLiteral("memory cache keys and sizes (info), remove some (purge)"),
          uio::cli::runCache},
+        {QStringLiteral("train"), QStringLiteral("train a UIO adapter on documents (incremental TBPTT)"),
+         uio::cli::runTrain},
+        {QStringLiteral("experiment"), QStringLiteral("recall: does training teach the memory to carry a fact?"),
+         uio::cli::runExperiment},
         {QStringLiteral("bench"), QStringLiteral("measure the machine and the engine (JSON)"), uio::cli::runBench},
         {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), uio::cli::runInfo},
     };

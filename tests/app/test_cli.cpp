@@ -40,6 +40,8 @@ private Q_SLOTS:
     void generateStreamsText();
     void scoreJson();
     void adapterCompressAndAnswer();
+    void trainWritesAnAdapterAndResumes();
+    void recallExperimentReports();
     void errorsSayWhatToDo_data();
     void errorsSayWhatToDo();
 
@@ -126,6 +128,69 @@ void TestCli::scoreJson() {
     QVERIFY(positions[4].toObject()[QStringLiteral("next_logprob")].isNull());
     QVERIFY(std::abs(json[QStringLiteral("sum_logprob")].toDouble() - sum) < 1e-9);
     QVERIFY(std::abs(json[QStringLiteral("perplexity")].toDouble() - std::exp(-sum / 4)) < 1e-6);
+}
+
+void TestCli::trainWritesAnAdapterAndResumes() {
+    const QString text = m_dir.filePath(QStringLiteral("corpus.txt"));
+    QFile file(text);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 80; ++i)
+        file.write(QByteArray("Chapter ") + QByteArray::number(i) + " of the voyage: the sea was calm and grey. ");
+    file.close();
+    const QString out = m_dir.filePath(QStringLiteral("trained.safetensors"));
+    const QStringList common{QStringLiteral("train"),
+                             QStringLiteral("--model"),
+                             m_model,
+                             QStringLiteral("--corpus"),
+                             text,
+                             QStringLiteral("--out"),
+                             out,
+                             QStringLiteral("--json")};
+    Run run = uio(common + QStringList{QStringLiteral("--segment-length"), QStringLiteral("16"),
+                                       QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
+                                       QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8"),
+                                       QStringLiteral("--segments"), QStringLiteral("3"), QStringLiteral("--steps"),
+                                       QStringLiteral("4"), QStringLiteral("--lr"), QStringLiteral("0.01")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    int steps = 0, evaluations = 0;
+    for (const QByteArray& line : run.out.split('\n')) {
+        const QJsonObject event = QJsonDocument::fromJson(line).object();
+        if (event[QStringLiteral("event")] == QLatin1String("step")) {
+            ++steps;
+            QVERIFY(event[QStringLiteral("loss")].toDouble() > 0.0);
+            QVERIFY(event[QStringLiteral("tokens_per_s")].toDouble() > 0.0);
+            QVERIFY(event[QStringLiteral("memory_bytes")].toDouble() > 0.0);
+        } else if (event[QStringLiteral("event")] == QLatin1String("eval")) {
+            ++evaluations;
+            QVERIFY(event[QStringLiteral("ppl_memory")].toDouble() > 1.0);
+        }
+    }
+    QCOMPARE(steps, 4);
+    QCOMPARE(evaluations, 2);  // at the start and the end
+    run = uio({QStringLiteral("adapter"), QStringLiteral("info"), out});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QCOMPARE(QJsonDocument::fromJson(run.out).object()[QStringLiteral("segment_length")].toInt(), 16);
+
+    // The finished run resumes to its end at once; a run folder of other settings is refused.
+    run = uio(common + QStringList{QStringLiteral("--resume"), out + QStringLiteral(".run")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    run = uio(common + QStringList{QStringLiteral("--resume"), m_dir.filePath(QStringLiteral("nothing"))});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY(run.err.contains("holds no checkpoint"));
+}
+
+void TestCli::recallExperimentReports() {
+    const Run run =
+        uio({QStringLiteral("experiment"), QStringLiteral("recall"), QStringLiteral("--steps"), QStringLiteral("5"),
+             QStringLiteral("--streams"), QStringLiteral("32"), QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject result = QJsonDocument::fromJson(run.out.trimmed().split('\n').last()).object();
+    QCOMPARE(result[QStringLiteral("experiment")].toString(), QStringLiteral("recall"));
+    for (const char* key : {"accuracy_with_memory", "accuracy_without_memory"}) {
+        const double accuracy = result[QLatin1String(key)].toDouble(-1.0);
+        QVERIFY2(accuracy >= 0.0 && accuracy <= 1.0, key);
+    }
+    QCOMPARE(result[QStringLiteral("chance")].toDouble(), 1.0 / 16);
 }
 
 void TestCli::adapterCompressAndAnswer() {
