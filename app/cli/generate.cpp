@@ -9,19 +9,12 @@
 #include <QJsonObject>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <random>
 
 namespace uio::cli {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-void onInterrupt(int) {
-    g_interrupted.store(true);
-}
 
 QString stopName(model::StopReason reason) {
     switch (reason) {
@@ -123,7 +116,7 @@ int runGenerate(const QStringList& args) {
     std::optional<model::StreamDecoder> stream;
     if (text)
         stream.emplace(engine->tokenizer());
-    std::signal(SIGINT, onInterrupt);
+    const InterruptFlag interrupted;
     const auto onToken = [&](int32_t id) {
         const std::string piece = stream ? stream->push(id) : std::string();
         if (json) {
@@ -133,9 +126,8 @@ int runGenerate(const QStringList& args) {
             write(piece);
         }
     };
-    const model::Generation result =
-        chat ? chat->generate(request, onToken, &g_interrupted) : engine->generate(request, onToken, &g_interrupted);
-    std::signal(SIGINT, SIG_DFL);
+    const model::Generation result = chat ? chat->generate(request, onToken, interrupted.get())
+                                          : engine->generate(request, onToken, interrupted.get());
 
     const std::string rest = stream ? stream->flush() : std::string();
     if (json) {

@@ -30,17 +30,11 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 
 namespace uio::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void onInterrupt(int) {
-    g_stop.store(true);
-}
 
 void addDbOption(QCommandLineParser& parser) {
     parser.addOption({QStringLiteral("db"), QStringLiteral("Library file (default: the desktop application's)."),
@@ -180,14 +174,14 @@ int compressDocument(const QStringList& args) {
     const bool json = parser.isSet(QStringLiteral("json"));
     const bool terminal = isatty(fileno(stderr));
     std::atomic<app::JobControl> control{app::JobControl::Run};
-    std::signal(SIGINT, onInterrupt);
+    const InterruptFlag interrupted;
     app::CompressionOutcome outcome;
     try {
         outcome = compressor.run(
             id,
             [&](const app::CompressionProgress& p) {
                 jobs.set_progress(job, p.segments_done);
-                if (g_stop)
+                if (interrupted.raised())
                     control = app::JobControl::Pause;
                 if (json) {
                     printJson(QJsonDocument(
@@ -271,14 +265,14 @@ int runChat(const QStringList& args) {
     options.sampling.temperature = static_cast<float>(doubleValue(parser, QStringLiteral("temperature"), 0.7));
     options.sampling.seed = parser.value(QStringLiteral("seed")).toULongLong();
     options.ignore_eos = parser.isSet(QStringLiteral("ignore-eos"));
-    std::signal(SIGINT, onInterrupt);
+    const InterruptFlag interrupted;
     const app::Answer answer = service.ask(
         chat, question, options,
         [](const std::string& piece) {
             std::fwrite(piece.data(), 1, piece.size(), stdout);
             std::fflush(stdout);
         },
-        &g_stop);
+        interrupted.get());
     std::fputc('\n', stdout);
     QTextStream err(stderr);
     for (const QString& notice : answer.notices)

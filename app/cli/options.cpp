@@ -5,9 +5,30 @@
 #include <QFile>
 #include <QTextStream>
 
+#include <csignal>
 #include <cstdio>
 
 namespace uio::cli {
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+void onInterrupt(int) {
+    g_interrupted.store(true);
+}
+}  // namespace
+
+InterruptFlag::InterruptFlag() {
+    g_interrupted = false;
+    std::signal(SIGINT, onInterrupt);
+}
+
+InterruptFlag::~InterruptFlag() {
+    std::signal(SIGINT, SIG_DFL);
+}
+
+const std::atomic<bool>* InterruptFlag::get() const {
+    return &g_interrupted;
+}
 
 void parse(QCommandLineParser& parser, const QString& name, const QStringList& args) {
     parser.addHelpOption();

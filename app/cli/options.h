@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QString>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -38,6 +39,18 @@ std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser);
 // --adapter: loads the adapter into the engine when the option is given.
 void addAdapterOption(QCommandLineParser& parser);
 bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser);
+
+// While one is alive, Ctrl+C raises the flag instead of ending the program, so that a command
+// stops cleanly (a checkpoint, a paused job, the text so far); the default returns with it.
+class InterruptFlag {
+public:
+    InterruptFlag();
+    ~InterruptFlag();
+    InterruptFlag(const InterruptFlag&) = delete;
+    InterruptFlag& operator=(const InterruptFlag&) = delete;
+    const std::atomic<bool>* get() const;
+    bool raised() const { return get()->load(); }
+};
 
 QString readTextFile(const QString& path);
 void printJson(const QJsonDocument& document);  // one line on stdout

@@ -16,16 +16,9 @@
 #include <QJsonObject>
 #include <QTextStream>
 
-#include <csignal>
-
 namespace uio::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void onInterrupt(int) {
-    g_stop.store(true);
-}
 
 std::string corpusText(const QString& file) {
 #ifdef UIO_HAVE_INGEST
@@ -136,7 +129,7 @@ int runTrain(const QStringList& args) {
         throw UsageError("give the documents to train on with --corpus FILE or --db F --doc ID");
 
     QTextStream err(stderr);
-    std::signal(SIGINT, onInterrupt);
+    const InterruptFlag interrupted;
     const model::TrainingSummary summary = engine->train(
         streams, config, run.toStdString(),
         [&](const model::TrainingEvent& e) {
@@ -169,8 +162,7 @@ int runTrain(const QStringList& args) {
                     << Qt::flush;
             }
         },
-        &g_stop);
-    std::signal(SIGINT, SIG_DFL);
+        interrupted.get());
     if (!summary.finished) {
         err << "stopped at step " << summary.steps_done << "; continue with: uio train --model "
             << parser.value(QStringLiteral("model")) << " --out " << out << " --resume " << run << " [--corpus ...]\n";
