@@ -2,6 +2,7 @@
 
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
+#include "uio/app/units.h"
 #include "uio/model/engine.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
@@ -242,12 +243,6 @@ private:
 };
 
 namespace {
-
-QString byteSize(double bytes) {
-    if (bytes < 1e9)
-        return ModelService::tr("%1 MB").arg(bytes / 1e6, 0, 'f', bytes < 10e6 ? 1 : 0);
-    return ModelService::tr("%1 GB").arg(bytes / 1e9, 0, 'f', bytes < 10e9 ? 1 : 0);
-}
 
 QString parameterCount(double n) {
     if (n < 1e9)

@@ -259,10 +259,11 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
     const auto saved = checkpoint_dir(run_dir);
     if (std::filesystem::exists(saved / "optimiser.safetensors")) {
         const SafetensorsFile moments(saved / "optimiser.safetensors");
-        if (training_config_json(training_config_from_json(moments.metadata().at("config"))) !=
-            training_config_json(config)) {
+        const std::string started_with =
+            training_config_json(training_config_from_json(moments.metadata().at("config")));
+        if (started_with != training_config_json(config)) {
             throw ModelError(run_dir.string() + " holds a run started with other settings: resume it with those (" +
-                             moments.metadata().at("config") + ") or start a new run in another folder");
+                             started_with + ") or start a new run in another folder");
         }
         m_impl->adapter = uio::model::load_adapter(saved / "adapter.safetensors", model);
         step = std::stoll(moments.metadata().at("step"));

@@ -6,6 +6,7 @@
 #include "settingsdialog.h"
 #include "setuppage.h"
 #include "uio/app/libraryservice.h"
+#include "uio/app/units.h"
 #include "uio/version.h"
 
 #include <QApplication>
@@ -121,7 +122,8 @@ void MainWindow::connectServices() {
         box->open();
     });
     connect(&m_libraryService, &LibraryService::cachePurged, this, [this](qint64 freed) {
-        statusBar()->showMessage(tr("Removed %1 MB of compressed memory").arg(freed / 1e6, 0, 'f', 1), 10000);
+        statusBar()->showMessage(tr("Removed %1 of compressed memory").arg(app::byteSize(static_cast<double>(freed))),
+                                 10000);
     });
     connect(&m_libraryService, &LibraryService::startedFresh, this, [this](const QString& keptAs) {
         statusBar()->showMessage(tr("Started a new library; the old one is kept as %1").arg(keptAs), 20000);

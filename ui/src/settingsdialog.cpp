@@ -1,5 +1,7 @@
 #include "settingsdialog.h"
 
+#include "uio/app/units.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -154,7 +156,7 @@ QString SettingsDialog::dataFolder() const {
 }
 
 void SettingsDialog::setCacheUsage(qint64 totalBytes, qint64 otherBytes) {
-    const auto mb = [](qint64 bytes) { return tr("%1 MB").arg(static_cast<double>(bytes) / 1e6, 0, 'f', 1); };
+    const auto mb = [](qint64 bytes) { return app::byteSize(static_cast<double>(bytes)); };
     m_cacheUsage->setText(
         otherBytes > 0 ? tr("%1, of which %2 was made by other models or adapters").arg(mb(totalBytes), mb(otherBytes))
                        : tr("%1, all for the model and adapter in use").arg(mb(totalBytes)));

@@ -1,6 +1,7 @@
 #include "setuppage.h"
 
 #include "icons.h"
+#include "uio/app/units.h"
 
 #include <QButtonGroup>
 #include <QComboBox>
@@ -16,14 +17,6 @@
 #include <QVBoxLayout>
 
 namespace uio::ui {
-
-namespace {
-
-QString gigabytes(qint64 bytes) {
-    return SetupPage::tr("%1 GB").arg(static_cast<double>(bytes) / 1e9, 0, 'f', 1);
-}
-
-}  // namespace
 
 SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     setObjectName(QStringLiteral("setupPage"));
@@ -215,8 +208,10 @@ void SetupPage::setDevices(const QList<app::DeviceChoice>& devices) {
     for (const app::DeviceChoice& d : devices) {
         const QString label =
             d.id == QLatin1String("cpu")
-                ? tr("%1 (%2 of RAM free)").arg(d.name, gigabytes(d.freeBytes))
-                : tr("%1 (%2 of %3 free)").arg(d.name, gigabytes(d.freeBytes), gigabytes(d.totalBytes));
+                ? tr("%1 (%2 of RAM free)").arg(d.name, app::byteSize(static_cast<double>(d.freeBytes)))
+                : tr("%1 (%2 of %3 free)")
+                      .arg(d.name, app::byteSize(static_cast<double>(d.freeBytes)),
+                           app::byteSize(static_cast<double>(d.totalBytes)));
         m_device->addItem(label, d.id);
     }
     // First run: the fastest device, which comes first; later, the one chosen before.
