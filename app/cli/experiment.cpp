@@ -73,6 +73,7 @@ int runExperiment(const QStringList& args) {
         {QStringLiteral("segments"), QStringLiteral("Segments per stream, T (default 3)."), QStringLiteral("n")},
         {QStringLiteral("values"), QStringLiteral("Distinct values to recall (default 16)."), QStringLiteral("n")},
         {QStringLiteral("window"), QStringLiteral("Live encoder graphs, S (default 2)."), QStringLiteral("n")},
+        {QStringLiteral("no-compensation"), QStringLiteral("Leave out the max(1, t/S) factor (biased).")},
         {QStringLiteral("lr"), QStringLiteral("Peak learning rate (default 0.003)."), QStringLiteral("x")},
         {QStringLiteral("streams"), QStringLiteral("Training streams (default 512)."), QStringLiteral("n")},
         {QStringLiteral("seed"), QStringLiteral("Seed of data, model and draws (default 0)."), QStringLiteral("n")},
@@ -92,7 +93,11 @@ int runExperiment(const QStringList& args) {
 
     QTemporaryDir dir;
     const std::string model_dir = dir.filePath(QStringLiteral("tiny")).toStdString();
-    model::make_model(model_dir, {"tiny", seed, model::DType::F32, 0});
+    // The output gain gives the random base a trained model's logit range (see MakeModelOptions).
+    model::MakeModelOptions tiny;
+    tiny.seed = seed;
+    tiny.output_gain = 10.0;
+    model::make_model(model_dir, tiny);
     auto engine = model::Engine::load(model_dir);
     engine->create_adapter(adapter, seed);
 
@@ -103,6 +108,7 @@ int runExperiment(const QStringList& args) {
     model::TrainingConfig config;
     config.segments_per_sample = T;
     config.window = intValue(parser, QStringLiteral("window"), 2);
+    config.compensate = !parser.isSet(QStringLiteral("no-compensation"));
     config.steps = intValue(parser, QStringLiteral("steps"), 300);
     config.accumulation = 4;
     config.learning_rate = doubleValue(parser, QStringLiteral("lr"), 3e-3);
@@ -146,7 +152,10 @@ int runExperiment(const QStringList& args) {
         {QStringLiteral("segment_length"), static_cast<qint64>(adapter.segment_length)},
         {QStringLiteral("memory_tokens"), static_cast<qint64>(adapter.memory_tokens)},
         {QStringLiteral("values"), values},
+        {QStringLiteral("window"), static_cast<qint64>(config.window)},
+        {QStringLiteral("compensation"), config.compensate},
         {QStringLiteral("steps"), static_cast<qint64>(config.steps)},
+        {QStringLiteral("seed"), static_cast<qint64>(seed)},
         {QStringLiteral("train_seconds"), trainSeconds},
         {QStringLiteral("accuracy_with_memory"), double(withMemory) / n_test},
         {QStringLiteral("accuracy_without_memory"), double(withoutMemory) / n_test},

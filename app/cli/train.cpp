@@ -62,6 +62,9 @@ int runTrain(const QStringList& args) {
         {QStringLiteral("window"), QStringLiteral("Live encoder graphs, S (default 2)."), QStringLiteral("S")},
         {QStringLiteral("no-compensation"),
          QStringLiteral("Leave out the max(1, t/S) factor (biased; as the authors' released trainer).")},
+        {QStringLiteral("recompute"),
+         QStringLiteral("Gradient checkpointing: rebuild each layer's graph in the backward pass (less memory, "
+                        "one more forward).")},
         {QStringLiteral("task"), QStringLiteral("lm, copy or mixed (default lm)."), QStringLiteral("task")},
         {QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 1000)."), QStringLiteral("n")},
         {QStringLiteral("accumulation"), QStringLiteral("Samples per step (default 1)."), QStringLiteral("n")},
@@ -93,6 +96,7 @@ int runTrain(const QStringList& args) {
         config.segments_per_sample = intValue(parser, QStringLiteral("segments"), 8);
         config.window = intValue(parser, QStringLiteral("window"), 2);
         config.compensate = !parser.isSet(QStringLiteral("no-compensation"));
+        config.recompute = parser.isSet(QStringLiteral("recompute"));
         config.steps = intValue(parser, QStringLiteral("steps"), 1000);
         config.accumulation = intValue(parser, QStringLiteral("accumulation"), 1);
         config.learning_rate = doubleValue(parser, QStringLiteral("lr"), 1e-4);

@@ -1,6 +1,7 @@
 #include "decoder.h"
 
 #include "attention.h"
+#include "recompute.h"
 #include "rope.h"
 #include "uio/model/error.h"
 
@@ -17,7 +18,7 @@ std::pair<at::Tensor, at::Tensor> transfer_head(AttentionImpl& attn, AdapterLaye
 }
 
 at::Tensor decode_with_memories(LlamaImpl& model, AdapterImpl& adapter, const std::vector<at::Tensor>& memories,
-                                const at::Tensor& tokens, bool repeat_token) {
+                                const at::Tensor& tokens, bool repeat_token, bool recompute) {
     const auto dtype = model.compute_dtype();
     const auto device = model.device();
     const int64_t L = model.config.n_layer, m = adapter.config.memory_tokens;
@@ -44,18 +45,32 @@ at::Tensor decode_with_memories(LlamaImpl& model, AdapterImpl& adapter, const st
         }
     }
     const double s = adapter.scale();
+    recompute = recompute && at::GradMode::is_enabled();
     for (int64_t k = 0; k < L; ++k) {
         DecoderLayerImpl& layer = model.layer(k);
-        auto& attn = *layer.self_attn;
-        auto [q, key, value] = attn.project(layer.input_layernorm(x), cos, sin);  // (1, H|K, T, D)
+        AdapterLayerImpl& lora = adapter.layer(k);
+        // in: x (1, T, C), then the memory rows (1, R, C) when there are any.
+        auto run_layer = [&layer, &lora, s, cos = cos, sin = sin, mem_cos = mem_cos,
+                          mem_sin = mem_sin](const std::vector<at::Tensor>& in) {
+            auto& attn = *layer.self_attn;
+            auto [q, key, value] = attn.project(layer.input_layernorm(in[0]), cos, sin);  // (1, H|K, T, D)
+            if (in.size() > 1) {
+                const auto [mem_key, mem_value] = transfer_head(attn, lora, s, in[1], mem_cos, mem_sin);
+                key = at::cat({mem_key, key}, 2);  // (1, K, R + T, D)
+                value = at::cat({mem_value, value}, 2);
+            }
+            // Queries aligned to the end: all memories seen.
+            const auto y = in[0] + attn.output(attention_causal(q, key, value));
+            return y + layer.mlp(layer.post_attention_layernorm(y));
+        };
+        std::vector<at::Tensor> in{x};
         if (R > 0) {
-            const auto [mem_key, mem_value] =
-                transfer_head(attn, adapter.layer(k), s, rows_of_layer[static_cast<size_t>(k)], mem_cos, mem_sin);
-            key = at::cat({mem_key, key}, 2);  // (1, K, R + T, D)
-            value = at::cat({mem_value, value}, 2);
+            in.push_back(rows_of_layer[static_cast<size_t>(k)]);
         }
-        x = x + attn.output(attention_causal(q, key, value));  // queries aligned to the end: all memories seen
-        x = x + layer.mlp(layer.post_attention_layernorm(x));
+        x = recompute
+                ? recompute_in_backward(
+                      run_layer, in, {lora.transfer_k->A, lora.transfer_k->B, lora.transfer_v->A, lora.transfer_v->B})
+                : run_layer(in);
     }
     return model.logits(model.model->norm(x));  // (1, T, V)
 }

@@ -23,8 +23,9 @@ std::pair<at::Tensor, at::Tensor> transfer_head(AttentionImpl& attn, AdapterLaye
 
 // memories: S tensors (L, m, C), the segments in order (leaves that collect gradient, or not);
 // tokens: (1, T) int64. With repeat_token, e_rep goes in front of the tokens (the copy task) and
-// the result has T + 1 rows. Returns logits (1, T[+1], V) in f32.
+// the result has T + 1 rows. Returns logits (1, T[+1], V) in f32. With recompute, each layer's
+// graph is rebuilt in the backward pass instead of kept (gradient checkpointing).
 at::Tensor decode_with_memories(LlamaImpl& model, AdapterImpl& adapter, const std::vector<at::Tensor>& memories,
-                                const at::Tensor& tokens, bool repeat_token = false);
+                                const at::Tensor& tokens, bool repeat_token = false, bool recompute = false);
 
 }  // namespace uio::model

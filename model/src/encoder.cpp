@@ -1,6 +1,7 @@
 #include "encoder.h"
 
 #include "attention.h"
+#include "recompute.h"
 
 #include <ATen/ATen.h>
 
@@ -25,7 +26,7 @@ at::Tensor encoder_positions(int64_t l, int64_t m, const at::Device& device) {
 }
 
 at::Tensor encode_segments(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& tokens,
-                           std::vector<at::Tensor>* ordinary_inputs) {
+                           std::vector<at::Tensor>* ordinary_inputs, bool recompute) {
     const int64_t B = tokens.size(0), l = tokens.size(1), m = adapter.config.memory_tokens;
     const int64_t L = model.config.n_layer;
     TORCH_CHECK(l % m == 0, "encode_segments: segment length ", l, " is not a multiple of ", m);
@@ -41,21 +42,39 @@ at::Tensor encode_segments(LlamaImpl& model, AdapterImpl& adapter, const at::Ten
     const auto memory_rows = adapter.e_mem.to(dtype).view({1, 1, -1}).expand({B, m, -1});
     auto x = at::cat({model.model->embed_tokens(tokens).to(dtype), memory_rows}, 1);
     std::vector<at::Tensor> memories;  // L of (B, m, C)
+    recompute = recompute && at::GradMode::is_enabled() && !ordinary_inputs;
     for (int64_t k = 0; k < L; ++k) {
         DecoderLayerImpl& layer = model.layer(k);
-        const auto h = layer.input_layernorm(x);        // (B, N, C)
-        memories.push_back(h.narrow(1, l, m).clone());  // not a view: the layer's input can go
-        if (ordinary_inputs) {
-            ordinary_inputs->push_back(h.narrow(1, 0, l));
+        at::Tensor h;  // (B, N, C), the layer's normed input; only the memory rows when recomputing
+        if (recompute) {
+            memories.push_back(layer.input_layernorm(x.narrow(1, l, m)));  // the norm is row by row
+        } else {
+            h = layer.input_layernorm(x);
+            memories.push_back(h.narrow(1, l, m).clone());  // not a view: the layer's input can go
+            if (ordinary_inputs) {
+                ordinary_inputs->push_back(h.narrow(1, 0, l));
+            }
         }
         if (k == L - 1) {
             break;  // the last layer's memory is its input; nothing after it is needed
         }
         AdapterLayerImpl& lora = adapter.layer(k);
-        auto& attn = *layer.self_attn;
-        const auto [q, key, v] = attn.project(h, cos, sin, lora.encoder_q->delta(h, s), lora.encoder_v->delta(h, s));
-        x = x + attn.output(attention_masked(q, key, v, mask));
-        x = x + layer.mlp(layer.post_attention_layernorm(x));
+        auto run_layer = [&layer, &lora, s, cos = cos, sin = sin, mask](const at::Tensor& x, const at::Tensor& h) {
+            auto& attn = *layer.self_attn;
+            const auto [q, key, v] =
+                attn.project(h, cos, sin, lora.encoder_q->delta(h, s), lora.encoder_v->delta(h, s));
+            const auto y = x + attn.output(attention_masked(q, key, v, mask));
+            return y + layer.mlp(layer.post_attention_layernorm(y));
+        };
+        if (recompute) {
+            x = recompute_in_backward(
+                [run_layer, &layer](const std::vector<at::Tensor>& in) {
+                    return run_layer(in[0], layer.input_layernorm(in[0]));
+                },
+                {x}, {lora.encoder_q->A, lora.encoder_q->B, lora.encoder_v->A, lora.encoder_v->B});
+        } else {
+            x = run_layer(x, h);
+        }
     }
     return at::stack(memories, 1);  // (B, L, m, C)
 }

@@ -21,8 +21,9 @@ at::Tensor encoder_positions(int64_t l, int64_t m, const at::Device& device);
 // compute dtype. Skips what §3 shows is not needed: the last layer's attention and MLP, the
 // final norm and lm_head. Segments are independent: a batch equals one segment at a time.
 // ordinary_inputs, when given, receives each layer's normed input at the ordinary rows
-// (L of (B, l, C)), for checking them against the plain model.
+// (L of (B, l, C)), for checking them against the plain model. With recompute, each layer's
+// graph is rebuilt in the backward pass instead of kept (gradient checkpointing).
 at::Tensor encode_segments(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& tokens,
-                           std::vector<at::Tensor>* ordinary_inputs = nullptr);
+                           std::vector<at::Tensor>* ordinary_inputs = nullptr, bool recompute = false);
 
 }  // namespace uio::model

@@ -129,6 +129,9 @@ void make_model(const std::filesystem::path& dir, const MakeModelOptions& option
             const TensorShape& t = shapes[next++];
             at::Tensor value =
                 t.is_norm ? at::rand(t.shape, generator) * 0.4 + 0.8 : at::randn(t.shape, generator) * 0.02;
+            if (spec.name == "model.norm.weight") {
+                value *= options.output_gain;
+            }
             writer.write(value.to(dtype));
             weight_map[spec.name] = file;
             total_size += value.numel() * static_cast<int64_t>(c10::elementSize(dtype));

@@ -57,8 +57,9 @@ SampleStats language_modelling_gradients(LlamaImpl& model, AdapterImpl& adapter,
                 segment_loss(decode_with_memories(model, adapter, {}, segments.narrow(0, 0, 1)), segments, 0, &n)
                     .item<double>();
         } else {
-            const auto J =
-                segment_loss(decode_with_memories(model, adapter, memories, segments.narrow(0, t, 1)), segments, t, &n);
+            const auto logits =
+                decode_with_memories(model, adapter, memories, segments.narrow(0, t, 1), false, options.recompute);
+            const auto J = segment_loss(logits, segments, t, &n);
             stats.loss_sum += J.item<double>();
             *factor = options.compensate ? std::max(1.0, static_cast<double>(t) / options.window) : 1.0;
             (J * (loss_scale / loss_denominator)).backward();
@@ -68,7 +69,8 @@ SampleStats language_modelling_gradients(LlamaImpl& model, AdapterImpl& adapter,
             break;  // the last memory would be read by no one
         }
         // Step 2: encoder on segment t, its graph kept; the decoder reads a leaf copy.
-        graph[static_cast<size_t>(t)] = encode_segments(model, adapter, segments.narrow(0, t, 1))[0];  // (L, m, C)
+        graph[static_cast<size_t>(t)] =
+            encode_segments(model, adapter, segments.narrow(0, t, 1), nullptr, options.recompute)[0];  // (L, m, C)
         auto& x = leaf[static_cast<size_t>(t)];
         x = graph[static_cast<size_t>(t)].detach().requires_grad_(true);
         x.register_hook([factor](const at::Tensor& grad) { return grad * *factor; });
@@ -87,10 +89,12 @@ SampleStats language_modelling_gradients(LlamaImpl& model, AdapterImpl& adapter,
     return stats;
 }
 
-SampleStats copy_task_gradients(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& segment, double loss_scale) {
+SampleStats copy_task_gradients(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& segment, double loss_scale,
+                                bool recompute) {
     const int64_t l = segment.size(0);
-    const auto memory = encode_segments(model, adapter, segment.view({1, l}))[0];                    // (L, m, C)
-    const auto logits = decode_with_memories(model, adapter, {memory}, segment.view({1, l}), true);  // (1, l+1, V)
+    const auto memory = encode_segments(model, adapter, segment.view({1, l}), nullptr, recompute)[0];  // (L, m, C)
+    const auto logits =
+        decode_with_memories(model, adapter, {memory}, segment.view({1, l}), true, recompute);  // (1, l+1, V)
     // e_rep predicts x_0, x_i predicts x_{i+1}; the last row has nothing to predict.
     const auto loss = at::cross_entropy_loss(logits[0].narrow(0, 0, l), segment, {}, at::Reduction::Sum);
     (loss * (loss_scale / static_cast<double>(l))).backward();

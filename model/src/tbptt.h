@@ -22,6 +22,7 @@ struct TbpttOptions {
     int64_t window = 2;      // S: live encoder graphs
     bool compensate = true;  // scale J_t's part of a leaf's gradient by max(1, t/S): unbiased
     WindowPolicy policy = WindowPolicy::Reservoir;
+    bool recompute = false;  // gradient checkpointing of every encoder and decoder layer
 };
 
 struct SampleStats {
@@ -41,7 +42,7 @@ SampleStats language_modelling_gradients(LlamaImpl& model, AdapterImpl& adapter,
 // The copy task: encode one segment (l) and reconstruct it from its memory with e_rep in front,
 // teacher-forced; token-mean cross-entropy times loss_scale, backward through decoder and encoder.
 SampleStats copy_task_gradients(LlamaImpl& model, AdapterImpl& adapter, const at::Tensor& segment,
-                                double loss_scale = 1.0);
+                                double loss_scale = 1.0, bool recompute = false);
 
 // Evaluation without gradients: summed cross-entropy of the stream with memories (as in
 // training) and without (each segment alone, as the base model would see it).

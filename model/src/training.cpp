@@ -193,6 +193,7 @@ std::string training_config_json(const TrainingConfig& c) {
                           {"segments_per_sample", c.segments_per_sample},
                           {"window", c.window},
                           {"compensate", c.compensate},
+                          {"recompute", c.recompute},
                           {"steps", c.steps},
                           {"accumulation", c.accumulation},
                           {"learning_rate", c.learning_rate},
@@ -218,6 +219,7 @@ TrainingConfig training_config_from_json(const std::string& text) {
         c.segments_per_sample = j.at("segments_per_sample");
         c.window = j.at("window");
         c.compensate = j.at("compensate");
+        c.recompute = j.value("recompute", false);  // absent in runs saved before it existed
         c.steps = j.at("steps");
         c.accumulation = j.at("accumulation");
         c.learning_rate = j.at("learning_rate");
@@ -327,7 +329,7 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
     const auto started = std::chrono::steady_clock::now();
     const int64_t first_step = step;
     int64_t tokens = 0;
-    const TbpttOptions tbptt{config.window, config.compensate, WindowPolicy::Reservoir};
+    const TbpttOptions tbptt{config.window, config.compensate, WindowPolicy::Reservoir, config.recompute};
     while (step < config.steps) {
         if (stop && stop->load()) {
             save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
@@ -350,7 +352,7 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
             const bool copy = config.task == TrainingTask::Copy || (config.task == TrainingTask::Mixed && c % 2 == 1);
             SampleStats stats;
             if (copy) {
-                stats = copy_task_gradients(model, adapter, sample[(c / 2) % T], scale);
+                stats = copy_task_gradients(model, adapter, sample[(c / 2) % T], scale, config.recompute);
             } else {
                 auto rng = rng_for(config.seed, 2, static_cast<uint64_t>(c));
                 stats = language_modelling_gradients(model, adapter, sample, tbptt, rng, static_cast<double>(T * l - 1),

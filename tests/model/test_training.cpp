@@ -2,7 +2,8 @@
 // with a window as large as the stream equals full backpropagation; with the last-S window it
 // equals naive windowed TBPTT while running T-1 encoder backwards whatever S is; the reservoir
 // keeps segment s alive with probability min(1, S/t); the compensated estimator's mean converges
-// to the exact gradient and the uncompensated one does not; a stopped run resumes exactly.
+// to the exact gradient and the uncompensated one does not; recomputing layers in the backward
+// pass changes nothing; a bf16 base trains f32 adapters; a stopped run resumes exactly.
 
 #include "adapter.h"
 #include "decoder.h"
@@ -17,10 +18,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <QTemporaryDir>
 #include <QTest>
+#include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
 #include <map>
+#include <set>
 
 using namespace uio::model;
 
@@ -29,6 +32,23 @@ namespace {
 constexpr int64_t kL = 8, kM = 2;  // segment length and memory tokens: c = 4
 
 using Gradients = std::map<std::string, at::Tensor>;
+
+// Whether the autograd graph behind `output` holds a node whose name contains `part`.
+bool graph_holds(const at::Tensor& output, const std::string& part) {
+    std::vector<torch::autograd::Node*> pending{output.grad_fn().get()};
+    std::set<torch::autograd::Node*> seen;
+    while (!pending.empty()) {
+        torch::autograd::Node* node = pending.back();
+        pending.pop_back();
+        if (!node || !seen.insert(node).second)
+            continue;
+        if (node->name().find(part) != std::string::npos)
+            return true;
+        for (const auto& edge : node->next_edges())
+            pending.push_back(edge.function.get());
+    }
+    return false;
+}
 
 Gradients gradients_of(AdapterImpl& adapter) {
     Gradients g;
@@ -83,6 +103,8 @@ private Q_SLOTS:
     void reservoirKeepsSegmentsWithProbabilitySOverT();
     void compensatedEstimatorIsUnbiased();
     void copyTaskReachesTheEncoder();
+    void recomputingLayersGivesTheSameGradients();
+    void bf16BaseTrainsF32Adapters();
     void stoppedRunResumesExactly();
 
 private:
@@ -254,6 +276,68 @@ void TestTraining::copyTaskReachesTheEncoder() {
     const double expected =
         at::cross_entropy_loss(logits[0].narrow(0, 0, kL), m_segments[0], {}, at::Reduction::Sum).item<double>();
     QVERIFY(std::abs(stats.loss_sum - expected) < 1e-9 * expected);
+}
+
+void TestTraining::recomputingLayersGivesTheSameGradients() {
+    // Gradient checkpointing rebuilds each layer's graph in the backward pass: the same
+    // gradients, including what the compensation hooks on the memory leaves scale.
+    {
+        const auto memory = encode_segments(*m_model, *m_adapter, m_segments.narrow(0, 0, 1), nullptr, true)[0];
+        QVERIFY(graph_holds(memory, "Recompute"));
+        const auto leaf = memory.detach().requires_grad_(true);
+        const auto tokens = m_segments.narrow(0, 1, 1);
+        QVERIFY(graph_holds(decode_with_memories(*m_model, *m_adapter, {leaf}, tokens, false, true), "Recompute"));
+        QVERIFY(!graph_holds(decode_with_memories(*m_model, *m_adapter, {leaf}, tokens), "Recompute"));
+    }
+    for (const bool copy : {false, true}) {
+        Gradients kept, rebuilt;
+        for (const bool recompute : {false, true}) {
+            zero_gradients(*m_adapter);
+            std::mt19937_64 rng(7);
+            if (copy) {
+                copy_task_gradients(*m_model, *m_adapter, m_segments[1], 1.0, recompute);
+            } else {
+                const TbpttOptions options{2, true, WindowPolicy::Reservoir, recompute};
+                language_modelling_gradients(*m_model, *m_adapter, m_segments, options, rng,
+                                             static_cast<double>(m_segments.numel() - 1));
+            }
+            (recompute ? rebuilt : kept) = gradients_of(*m_adapter);
+        }
+        QVERIFY(norm(kept) > 0.0);
+        const double error = relative_error(rebuilt, kept);
+        qInfo("%s: recomputed layers vs kept graphs, relative error %.3g", copy ? "copy task" : "S = 2, T = 6", error);
+        QVERIFY2(error < 1e-12, qPrintable(QString::number(error)));
+    }
+}
+
+void TestTraining::bf16BaseTrainsF32Adapters() {
+    // §6: the base in bf16, the adapters and their gradients in f32, close to the f64 gradient.
+    const Gradients exact = fullBackprop(m_segments);
+    Llama base = load_llama(m_dir.filePath(QStringLiteral("tiny")).toStdString(), at::kCPU, at::kBFloat16);
+    Adapter adapter = make_adapter(*base, AdapterConfig{kL, kM, 4, 8.0}, 3);
+    {
+        torch::NoGradGuard no_grad;
+        const auto source = m_adapter->named_parameters();
+        for (auto& item : adapter->named_parameters()) {
+            item.value().copy_(source[item.key()]);
+        }
+    }
+    for (auto& p : adapter->parameters()) {
+        p.requires_grad_(true);
+    }
+    std::mt19937_64 rng(1);
+    language_modelling_gradients(*base, *adapter, m_segments, {6, true, WindowPolicy::Reservoir}, rng,
+                                 static_cast<double>(m_segments.numel() - 1));
+    Gradients bf16;
+    for (auto& item : adapter->named_parameters()) {
+        QCOMPARE(item.value().scalar_type(), at::kFloat);
+        const auto& g = item.value().grad();
+        QVERIFY2(!g.defined() || g.scalar_type() == at::kFloat, item.key().c_str());
+        bf16[item.key()] = g.defined() ? g.to(at::kDouble) : at::zeros_like(exact.at(item.key()));
+    }
+    const double error = relative_error(bf16, exact);
+    qInfo("bf16 base, f32 adapters: relative error to the f64 gradient %.3g", error);
+    QVERIFY2(error < 0.05, qPrintable(QString::number(error)));
 }
 
 void TestTraining::stoppedRunResumesExactly() {

@@ -17,6 +17,11 @@ struct MakeModelOptions {
     uint64_t seed = 0;
     DType dtype = DType::F32;
     int64_t shard_bytes = 0;  // > 0: shards of at most this size plus model.safetensors.index.json
+    // Multiplies the final norm's weight. Random N(0, 0.02) output rows under a unit norm cap every
+    // logit near 0.02 * sqrt(d) (1.3 for tiny): no output can be confident. A gain of about 10
+    // gives the logit range of a trained model, which experiments that train adapters on a
+    // random base need.
+    double output_gain = 1.0;
 };
 
 // tiny: 2 layers, hidden 64, 4/2 heads, vocabulary 512 (about 0.2 M parameters).

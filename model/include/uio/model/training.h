@@ -20,6 +20,7 @@ struct TrainingConfig {
     int64_t segments_per_sample = 8;  // T
     int64_t window = 2;               // S: encoder graphs alive at once
     bool compensate = true;           // max(1, t/S): unbiased; off reproduces the authors' trainer
+    bool recompute = false;           // gradient checkpointing: keep layer inputs, rebuild in backward
     int64_t steps = 1000;             // optimiser steps
     int64_t accumulation = 1;         // samples per step
     double learning_rate = 1e-4;
