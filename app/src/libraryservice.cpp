@@ -4,6 +4,7 @@
 #include "uio/app/libraryrow.h"
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
+#include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
 #include "uio/storage/statement.h"
@@ -91,9 +92,9 @@ public:
             const auto added = storage::Documents(library.db()).add(row);
             Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
         } catch (const IngestError& e) {
-            const bool password =
+            const bool needsPassword =
                 e.kind() == IngestError::Kind::NeedsPassword || e.kind() == IngestError::Kind::WrongPassword;
-            Q_EMIT m_service.addFailed(path, e.message(), password);
+            Q_EMIT m_service.addFailed(path, e.message(), needsPassword);
         }
     }
 
@@ -129,6 +130,7 @@ LibraryService::LibraryService(const QString& databasePath, QObject* parent) : Q
     qRegisterMetaType<QList<DocumentRow>>();
     qRegisterMetaType<QList<ChatRow>>();
     qRegisterMetaType<QList<MessageRow>>();
+    qRegisterMetaType<QList<AdapterRow>>();
     m_worker = new LibraryWorker(*this, databasePath);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
@@ -286,6 +288,35 @@ void LibraryService::measureCache(const QString& modelFingerprint, const QString
             });
         },
         Qt::QueuedConnection);
+}
+
+void LibraryService::listAdapters() {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this] {
+            w->guarded([&](storage::Library& library) {
+                QList<AdapterRow> rows;
+                for (const auto& a : storage::Training(library.db()).adapters()) {
+                    const QString path = QString::fromStdString(a.path);
+                    if (QFileInfo::exists(path))
+                        rows << AdapterRow{a.id, QString::fromStdString(a.name), path};
+                }
+                Q_EMIT adaptersListed(rows);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::renameAdapter(qint64 id, const QString& name) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [id, name, w = m_worker] {
+            w->guarded([&](storage::Library& library) {
+                storage::Training(library.db()).rename_adapter(id, name.toStdString());
+            });
+        },
+        Qt::QueuedConnection);
+    listAdapters();
 }
 
 void LibraryService::purgeOtherCache(const QString& modelFingerprint, const QString& adapterFingerprint) {

@@ -1,5 +1,6 @@
 #include "uio/app/modelservice.h"
 
+#include "finetuner.h"
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
 #include "uio/app/units.h"
@@ -12,7 +13,6 @@
 #include "uio/storage/memory_cache.h"
 
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
 #include <QMetaObject>
 
@@ -32,6 +32,7 @@ public:
     std::atomic<bool> stopAnswer{false};
     std::atomic<bool> questionWaiting{false};
     std::atomic<bool> shuttingDown{false};  // jobs stop but stay queued for the next start
+    std::atomic<bool> stopFineTune{false};
 
     // The pause/cancel switch of a document's job, shared by the calling thread and the worker.
     std::shared_ptr<std::atomic<JobControl>> control(qint64 document) {
@@ -44,6 +45,7 @@ public:
 
     void configure(const ModelSettings& settings) {
         m_queue.clear();
+        m_fineTuner.reset();
         m_chats.reset();
         m_compressor.reset();
         m_engine.reset();
@@ -73,6 +75,8 @@ public:
             m_engine->load_adapter(settings.adapterPath.toStdString());
             m_compressor = std::make_unique<Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
             m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);
+            m_fineTuner = std::make_unique<FineTuner>(
+                *m_engine, m_library->db(), QFileInfo(settings.databasePath).absolutePath(), settings.adapterPath);
             // Jobs a killed or closed program left behind resume at their first missing segment.
             for (const auto& job : storage::Jobs(m_library->db()).pending()) {
                 if (job.state != "paused") {
@@ -89,6 +93,7 @@ public:
                                                  QString::fromStdString(options.device), settings.dtype),
                                         notices);
         } catch (const std::exception& e) {
+            m_fineTuner.reset();
             m_chats.reset();
             m_compressor.reset();
             m_engine.reset();
@@ -163,6 +168,55 @@ public:
         scheduleNext();  // compression paused for the question goes on
     }
 
+    // Runs `work` with the fine-tuner, or says that no model is loaded.
+    template <typename Work>
+    void withFineTuner(qint64 runId, Work work) {
+        if (!m_fineTuner) {
+            Q_EMIT m_service.fineTuneFailed(runId, tr("No model is loaded: set one up first."));
+            return;
+        }
+        try {
+            work(*m_fineTuner);
+        } catch (const std::exception& e) {
+            Q_EMIT m_service.fineTuneFailed(runId, QString::fromUtf8(e.what()));
+        }
+    }
+
+    void fineTune(qint64 runId, const FineTuneSettings* fresh) {
+        questionWaiting = false;  // it only held compression back until now
+        withFineTuner(runId, [&](FineTuner& tuner) {
+            if (fresh) {
+                runId = tuner.create(*fresh);
+                Q_EMIT m_service.fineTuneStarted(runId);
+            }
+            stopFineTune = false;
+            try {
+                const auto result = tuner.run(
+                    runId,
+                    [&](const FineTuneProgress& p) {
+                        Q_EMIT m_service.fineTuneProgress(p);
+                        stopFineTune = stopFineTune || shuttingDown;
+                    },
+                    &stopFineTune);
+                if (result)
+                    Q_EMIT m_service.fineTuneFinished(*result);
+                else
+                    Q_EMIT m_service.fineTunePaused(runId);
+            } catch (const std::exception& e) {
+                Q_EMIT m_service.fineTuneFailed(runId, QString::fromUtf8(e.what()));
+            }
+        });
+        reportMemory();
+        scheduleNext();  // compression held back by the run goes on
+    }
+
+    void cancelFineTune(qint64 runId) {
+        withFineTuner(runId, [&](FineTuner& tuner) {
+            tuner.cancel(runId);
+            Q_EMIT m_service.fineTuneCancelled(runId);
+        });
+    }
+
 private:
     void reportMemory() {
         const model::MemoryUse use = model::memory_in_use(m_device);
@@ -235,6 +289,7 @@ private:
     std::unique_ptr<model::Engine> m_engine;
     std::unique_ptr<Compressor> m_compressor;
     std::unique_ptr<ChatService> m_chats;
+    std::unique_ptr<FineTuner> m_fineTuner;
     std::string m_device = "cpu";
     std::deque<qint64> m_queue;
     bool m_scheduled = false;
@@ -250,17 +305,6 @@ QString parameterCount(double n) {
     return ModelService::tr("%1 billion").arg(n / 1e9, 0, 'f', 1);
 }
 
-qint64 availableRam() {
-    QFile meminfo(QStringLiteral("/proc/meminfo"));
-    if (!meminfo.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray& line : meminfo.readAll().split('\n')) {
-        if (line.startsWith("MemAvailable:"))
-            return line.mid(13).trimmed().split(' ').front().toLongLong() * 1024;
-    }
-    return 0;
-}
-
 }  // namespace
 
 ModelService::ModelService(QObject* parent) : QObject(parent) {
@@ -268,6 +312,12 @@ ModelService::ModelService(QObject* parent) : QObject(parent) {
     qRegisterMetaType<AskSettings>();
     qRegisterMetaType<DeviceChoice>();
     qRegisterMetaType<QList<DeviceChoice>>();
+    qRegisterMetaType<FineTuneSettings>();
+    qRegisterMetaType<CorpusCount>();
+    qRegisterMetaType<FineTuneEstimate>();
+    qRegisterMetaType<FineTuneProgress>();
+    qRegisterMetaType<FineTuneResult>();
+    qRegisterMetaType<QList<FineTuneRun>>();
     m_worker = new ModelWorker(*this);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
@@ -277,6 +327,7 @@ ModelService::ModelService(QObject* parent) : QObject(parent) {
 
 ModelService::~ModelService() {
     m_worker->stopAnswer = true;
+    m_worker->stopFineTune = true;  // a run keeps a checkpoint and is offered again at the next start
     m_worker->shuttingDown = true;
     m_thread.quit();
     m_thread.wait();
@@ -402,8 +453,57 @@ void ModelService::listDevices() {
                                         d.free_bytes, d.total_bytes};
             }
             devices << DeviceChoice{QStringLiteral("cpu"), tr("CPU, %1 threads").arg(QThread::idealThreadCount()),
-                                    availableRam(), 0};
+                                    model::available_ram_bytes(), 0};
             Q_EMIT devicesListed(devices);
+        },
+        Qt::QueuedConnection);
+}
+
+void ModelService::countCorpus(const FineTuneSettings& settings) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker, settings] {
+            worker->withFineTuner(0, [&](FineTuner& tuner) { Q_EMIT corpusCounted(tuner.count(settings)); });
+        },
+        Qt::QueuedConnection);
+}
+
+void ModelService::estimateFineTune(const FineTuneSettings& settings) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker, settings] {
+            worker->withFineTuner(0, [&](FineTuner& tuner) { Q_EMIT fineTuneEstimated(tuner.estimate(settings)); });
+        },
+        Qt::QueuedConnection);
+}
+
+void ModelService::startFineTune(const FineTuneSettings& settings) {
+    m_worker->questionWaiting = true;  // compression yields at its next batch
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, settings] { worker->fineTune(0, &settings); }, Qt::QueuedConnection);
+}
+
+void ModelService::resumeFineTune(qint64 runId) {
+    m_worker->questionWaiting = true;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, runId] { worker->fineTune(runId, nullptr); }, Qt::QueuedConnection);
+}
+
+void ModelService::pauseFineTune() {
+    m_worker->stopFineTune = true;
+}
+
+void ModelService::cancelFineTune(qint64 runId) {
+    m_worker->stopFineTune = true;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, runId] { worker->cancelFineTune(runId); }, Qt::QueuedConnection);
+}
+
+void ModelService::listFineTuneRuns() {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker] {
+            worker->withFineTuner(0, [&](FineTuner& tuner) { Q_EMIT fineTuneRunsListed(tuner.resumable()); });
         },
         Qt::QueuedConnection);
 }

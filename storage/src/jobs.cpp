@@ -129,6 +129,11 @@ std::vector<AdapterRecord> Training::adapters() {
     return result;
 }
 
+void Training::rename_adapter(int64_t id, const std::string& name) {
+    Statement update(m_db, "UPDATE adapters SET name = ? WHERE id = ?");
+    update.bind(1, name).bind(2, id).run();
+}
+
 void Training::remove_adapter(int64_t id) {
     Statement remove(m_db, "DELETE FROM adapters WHERE id = ?");
     remove.bind(1, id).run();

@@ -118,7 +118,22 @@ CREATE TABLE training_points(
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
+// 4: evaluations of a training run record perplexity with memories ('eval') and of each segment
+// alone ('eval_plain'). SQLite cannot change a CHECK in place: the table is rebuilt.
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE training_points_new(
+    run_id INTEGER NOT NULL REFERENCES training_runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK(kind IN ('train', 'eval', 'eval_plain')),
+    value REAL NOT NULL,
+    PRIMARY KEY(run_id, step, kind)
+);
+INSERT INTO training_points_new SELECT run_id, step, kind, value FROM training_points;
+DROP TABLE training_points;
+ALTER TABLE training_points_new RENAME TO training_points;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -41,7 +41,7 @@ private Q_SLOTS:
     void scoreJson();
     void adapterCompressAndAnswer();
     void trainWritesAnAdapterAndResumes();
-    void recallExperimentReports();
+    void recallExperimentLearns();
     void errorsSayWhatToDo_data();
     void errorsSayWhatToDo();
 
@@ -179,18 +179,20 @@ void TestCli::trainWritesAnAdapterAndResumes() {
     QVERIFY(run.err.contains("holds no checkpoint"));
 }
 
-void TestCli::recallExperimentReports() {
-    const Run run =
-        uio({QStringLiteral("experiment"), QStringLiteral("recall"), QStringLiteral("--steps"), QStringLiteral("5"),
-             QStringLiteral("--streams"), QStringLiteral("32"), QStringLiteral("--json")});
+void TestCli::recallExperimentLearns() {
+    // The fact sits in segment 0 of 3 and is asked at the end of segment 2; the base stays
+    // frozen, so only the memories can carry it. About 10 s on two cores.
+    const Run run = uio({QStringLiteral("experiment"), QStringLiteral("recall"), QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QJsonObject result = QJsonDocument::fromJson(run.out.trimmed().split('\n').last()).object();
     QCOMPARE(result[QStringLiteral("experiment")].toString(), QStringLiteral("recall"));
-    for (const char* key : {"accuracy_with_memory", "accuracy_without_memory"}) {
-        const double accuracy = result[QLatin1String(key)].toDouble(-1.0);
-        QVERIFY2(accuracy >= 0.0 && accuracy <= 1.0, key);
-    }
     QCOMPARE(result[QStringLiteral("chance")].toDouble(), 1.0 / 16);
+    const double with = result[QStringLiteral("accuracy_with_memory")].toDouble(-1.0);
+    const double without = result[QStringLiteral("accuracy_without_memory")].toDouble(-1.0);
+    qInfo("recall after %d steps: %.3f with memories, %.3f without (chance %.4f)",
+          result[QStringLiteral("steps")].toInt(), with, without, 1.0 / 16);
+    QVERIFY2(with >= 0.6, qPrintable(QString::number(with)));
+    QVERIFY2(without >= 0.0 && without <= 0.2, qPrintable(QString::number(without)));
 }
 
 void TestCli::adapterCompressAndAnswer() {

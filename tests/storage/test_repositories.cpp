@@ -254,13 +254,17 @@ void TestRepositories::adaptersAndTrainingRuns() {
     QCOMPARE(training.add_adapter("renamed", "/x.safetensors", "f2", "b1"), adapter);
     QCOMPARE(training.adapters().size(), size_t(1));
     QCOMPARE(training.adapters().front().fingerprint, std::string("f2"));
+    training.rename_adapter(adapter, "renamed");
+    QCOMPARE(training.adapters().front().name, std::string("renamed"));
     const int64_t run = training.start_run("run 1", R"({"steps":100})");
     training.add_point(run, {1, "train", 3.5});
     training.add_point(run, {1, "eval", 3.9});
+    training.add_point(run, {1, "eval_plain", 7.5});
     training.add_point(run, {2, "train", 3.1});
     training.add_point(run, {2, "train", 3.0});  // replaced
+    QVERIFY_THROWS_EXCEPTION(StorageError, training.add_point(run, {2, "other", 1.0}));
     const auto points = training.points(run);
-    QCOMPARE(points.size(), size_t(3));
+    QCOMPARE(points.size(), size_t(4));
     QCOMPARE(points.back().value, 3.0);
     training.set_checkpoint(run, "/ckpt/step-2");
     training.set_status(run, "paused");

@@ -1,5 +1,7 @@
 #include "documentlistmodel.h"
 
+#include "uio/app/units.h"
+
 namespace uio::ui {
 
 namespace {
@@ -22,16 +24,6 @@ QString statusText(const QString& status) {
     return status;
 }
 
-// "40 s", "12 min", "2 h 5 min": what a person reads at a glance.
-QString duration(double seconds) {
-    const qint64 s = qMax<qint64>(1, qRound64(seconds));
-    if (s < 90)
-        return DocumentListModel::tr("%1 s").arg(s);
-    if (s < 5400)
-        return DocumentListModel::tr("%1 min").arg((s + 30) / 60);
-    return DocumentListModel::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600 + 30) / 60);
-}
-
 }  // namespace
 
 QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
@@ -43,7 +35,7 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
             QString status = statusText(d.status);
             const auto p = m_progress.find(d.id);
             if (d.status == QLatin1String("running") && p != m_progress.end() && p->total > 0) {
-                status = tr("compressing %1% (%2 left)").arg(100 * p->done / p->total).arg(duration(p->eta));
+                status = tr("compressing %1% (%2 left)").arg(100 * p->done / p->total).arg(app::duration(p->eta));
             } else if (d.status == QLatin1String("failed") && m_detail.contains(d.id)) {
                 status = tr("failed: %1 (Compress retries)").arg(m_detail.value(d.id));
             }

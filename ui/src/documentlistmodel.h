@@ -26,6 +26,7 @@ public:
     void setProgress(qint64 id, qint64 done, qint64 total, double etaSeconds);
     void setStatus(qint64 id, const QString& status, const QString& detail = {});
     qint64 idAt(int row) const { return m_rows.value(row).id; }
+    const QList<app::DocumentRow>& rows() const { return m_rows; }
     QString titleOf(qint64 id) const;
 
 private:

@@ -2,6 +2,7 @@
 
 #include "chatpanel.h"
 #include "documentlistmodel.h"
+#include "finetunewizard.h"
 #include "librarypanel.h"
 #include "settingsdialog.h"
 #include "setuppage.h"
@@ -16,6 +17,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStandardPaths>
@@ -62,6 +64,7 @@ MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, c
     buildMenus();
     connectServices();
     connectSetup();
+    connectFineTuning();
     resize(1100, 720);
     m_libraryService.refresh();
     if (m_settings.modelDir.isEmpty()) {
@@ -96,6 +99,8 @@ void MainWindow::buildMenus() {
     QAction* setup = model->addAction(tr("&Set up model…"), this, [this] { showSetup(); });
     setup->setObjectName(QStringLiteral("setupAction"));
     model->addAction(tr("Use &demo model"), this, &MainWindow::useDemoModel);
+    QAction* fineTune = model->addAction(tr("&Fine-tune the adapter…"), this, [this] { showFineTuneWizard(); });
+    fineTune->setObjectName(QStringLiteral("fineTuneAction"));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About UIO Desk"), this, &MainWindow::showAbout);
@@ -274,6 +279,7 @@ void MainWindow::showSetup(const QString& message) {
     m_setup->setBackAvailable(m_modelReady);
     m_pages->setCurrentWidget(m_setup);
     m_modelService.listDevices();
+    m_libraryService.listAdapters();
 }
 
 void MainWindow::startModel(app::ModelSettings chosen, bool createAdapter) {
@@ -341,6 +347,67 @@ void MainWindow::showAbout() {
                        tr("<h3>UIO Desk %1</h3><p>Read and question long documents on your own machine, "
                           "with a local Llama-2 model extended by UIO memory.</p>")
                            .arg(QStringLiteral(UIO_VERSION_STRING)));
+}
+
+void MainWindow::connectFineTuning() {
+    connect(&m_libraryService, &app::LibraryService::adaptersListed, m_setup, &SetupPage::setKnownAdapters);
+    // Once per start, when the model is ready: runs a crash or a closed window left stopped.
+    connect(&m_modelService, &app::ModelService::modelReady, this, [this] {
+        if (!m_offeredRuns) {
+            m_offeredRuns = true;
+            m_modelService.listFineTuneRuns();
+        }
+    });
+    connect(&m_modelService, &app::ModelService::fineTuneRunsListed, this, [this](const QList<app::FineTuneRun>& runs) {
+        if (runs.isEmpty())
+            return;
+        const app::FineTuneRun run = runs.last();
+        auto* box = new QMessageBox(QMessageBox::Question, tr("Fine-tuning stopped"),
+                                    tr("Training “%1” stopped at step %2 of %3. Resume it where it stopped?")
+                                        .arg(run.settings.name)
+                                        .arg(run.step)
+                                        .arg(run.settings.steps),
+                                    QMessageBox::NoButton, this);
+        box->setObjectName(QStringLiteral("resumeRunBox"));
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        QPushButton* resume = box->addButton(tr("&Resume"), QMessageBox::AcceptRole);
+        QPushButton* discard = box->addButton(tr("&Discard it"), QMessageBox::DestructiveRole);
+        box->addButton(tr("&Later"), QMessageBox::RejectRole);
+        connect(box, &QMessageBox::buttonClicked, this, [this, run, resume, discard](QAbstractButton* button) {
+            if (button == resume)
+                showFineTuneWizard(&run);
+            else if (button == discard)
+                m_modelService.cancelFineTune(run.id);
+        });
+        box->open();
+    });
+}
+
+void MainWindow::showFineTuneWizard(const app::FineTuneRun* run) {
+    if (!m_modelReady) {
+        statusBar()->showMessage(tr("Fine-tuning needs a loaded model: set one up first."), 10000);
+        return;
+    }
+    auto* wizard = run ? new FineTuneWizard(m_modelService, *run, this)
+                       : new FineTuneWizard(m_modelService, m_documents->rows(), m_settings.adapterPath, this);
+    wizard->setAttribute(Qt::WA_DeleteOnClose);
+    connect(wizard, &FineTuneWizard::adapterReady, this,
+            [this](const app::FineTuneResult& result, const QString& name, bool makeActive, bool recompress) {
+                if (name != result.adapterName)
+                    m_libraryService.renameAdapter(result.adapterId, name);
+                statusBar()->showMessage(tr("Adapter “%1” saved").arg(name), 10000);
+                if (!makeActive)
+                    return;
+                m_settings.adapterPath = result.adapterPath;
+                Q_EMIT settingsChanged(m_settings);
+                m_modelLabel->setText(tr("Loading %1…").arg(name));
+                m_modelService.configure(m_settings);
+                if (recompress) {
+                    for (const app::DocumentRow& row : m_documents->rows())
+                        m_modelService.compress(row.id);  // new jobs: the new adapter makes other memory
+                }
+            });
+    wizard->open();
 }
 
 }  // namespace uio::ui

@@ -117,8 +117,20 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     auto* folderRow = new QHBoxLayout;
     folderRow->addWidget(m_folder, 1);
     folderRow->addWidget(browseFolder);
+    m_known = new QComboBox(modelBox);
+    m_known->setObjectName(QStringLiteral("knownAdapters"));
+    m_known->setAccessibleName(tr("Your fine-tuned adapters"));
+    m_known->setVisible(false);
+    connect(m_known, &QComboBox::activated, this, [this](int index) {
+        const QString path = m_known->itemData(index).toString();
+        if (!path.isEmpty()) {
+            m_adapter->setText(path);
+            m_useFile->setChecked(true);
+        }
+    });
     auto* adapterRow = new QHBoxLayout;
     adapterRow->addWidget(m_useFile);
+    adapterRow->addWidget(m_known);
     adapterRow->addWidget(m_adapter, 1);
     adapterRow->addWidget(m_browseAdapter);
     auto* form = new QFormLayout(modelBox);
@@ -233,6 +245,14 @@ app::ModelSettings SetupPage::chosen() const {
     settings.device = m_device->currentData().toString();
     settings.dtype = m_precision->currentData().toString();
     return settings;
+}
+
+void SetupPage::setKnownAdapters(const QList<app::AdapterRow>& adapters) {
+    m_known->clear();
+    m_known->addItem(tr("Your adapters…"));
+    for (const app::AdapterRow& a : adapters)
+        m_known->addItem(a.name, a.path);
+    m_known->setVisible(!adapters.isEmpty());
 }
 
 }  // namespace uio::ui

@@ -4,6 +4,7 @@
 // choice as an intent; the main window loads it through the model service.
 #pragma once
 
+#include "uio/app/libraryservice.h"
 #include "uio/app/modelservice.h"
 
 #include <QWidget>
@@ -30,7 +31,8 @@ public:
 public Q_SLOTS:
     void showFolderCheck(const QString& dir, bool ok, const QString& summary);
     void setDevices(const QList<uio::app::DeviceChoice>& devices);
-    void setMessage(const QString& text);  // e.g. why the last model could not be loaded
+    void setMessage(const QString& text);                                // e.g. why the last model could not be loaded
+    void setKnownAdapters(const QList<uio::app::AdapterRow>& adapters);  // made by fine-tuning
 
 Q_SIGNALS:
     void inspectRequested(const QString& dir);
@@ -54,6 +56,7 @@ private:
     QRadioButton* m_createNew;
     QLineEdit* m_adapter;
     QPushButton* m_browseAdapter;
+    QComboBox* m_known;
     QComboBox* m_device;
     QComboBox* m_precision;
     QPushButton* m_start;

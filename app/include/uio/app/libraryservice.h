@@ -28,6 +28,13 @@ struct ChatRow {
     QList<qint64> documents;
 };
 
+// An adapter made by fine-tuning, by its name.
+struct AdapterRow {
+    qint64 id = 0;
+    QString name;
+    QString path;
+};
+
 struct MessageRow {
     qint64 id = 0;
     QString role;  // user, assistant, system
@@ -68,6 +75,8 @@ public Q_SLOTS:
     // Removes the memory not made by this model and adapter, then gives the space back to the
     // disk; cachePurged and cacheUsage follow.
     void purgeOtherCache(const QString& modelFingerprint, const QString& adapterFingerprint);
+    void listAdapters();                                 // adaptersListed follows: those whose file is still there
+    void renameAdapter(qint64 id, const QString& name);  // then adaptersListed
 
 Q_SIGNALS:
     void documentsChanged(const QList<uio::app::DocumentRow>& documents);
@@ -83,6 +92,7 @@ Q_SIGNALS:
     void exported(const QString& path);
     void cacheUsage(qint64 totalBytes, qint64 otherBytes);
     void cachePurged(qint64 freedBytes);
+    void adaptersListed(const QList<uio::app::AdapterRow>& adapters);
 
 private:
     QString m_path;

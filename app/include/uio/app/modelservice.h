@@ -6,6 +6,8 @@
 // they arrive as failure signals with a readable message.
 #pragma once
 
+#include "uio/app/finetune.h"
+
 #include <QList>
 #include <QObject>
 #include <QString>
@@ -71,6 +73,16 @@ public Q_SLOTS:
     void inspectModelFolder(const QString& dir);
     void listDevices();  // devicesListed follows
 
+    // Fine-tuning (the wizard). Questions and compression wait while a run trains; pausing
+    // keeps a checkpoint, and a run stopped by a crash or by closing can be resumed.
+    void countCorpus(const uio::app::FineTuneSettings& settings);       // corpusCounted
+    void estimateFineTune(const uio::app::FineTuneSettings& settings);  // fineTuneEstimated
+    void startFineTune(const uio::app::FineTuneSettings& settings);     // fineTuneStarted, then progress
+    void resumeFineTune(qint64 runId);
+    void pauseFineTune();               // after the current step: fineTunePaused
+    void cancelFineTune(qint64 runId);  // stops it if it trains, drops its checkpoints: fineTuneCancelled
+    void listFineTuneRuns();            // fineTuneRunsListed: those that can be resumed
+
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);
     void modelFailed(const QString& message);
@@ -89,6 +101,16 @@ Q_SIGNALS:
     void devicesListed(const QList<uio::app::DeviceChoice>& devices);
     // After modelReady: what names the memory this model and adapter make (for the cache).
     void modelIdentified(const QString& modelFingerprint, const QString& adapterFingerprint);
+    void corpusCounted(const uio::app::CorpusCount& count);
+    void fineTuneEstimated(const uio::app::FineTuneEstimate& estimate);
+    void fineTuneStarted(qint64 runId);
+    void fineTuneProgress(const uio::app::FineTuneProgress& progress);
+    void fineTunePaused(qint64 runId);
+    void fineTuneFinished(const uio::app::FineTuneResult& result);
+    void fineTuneCancelled(qint64 runId);
+    // runId 0: the request failed before a run existed (a corpus that cannot be read, say).
+    void fineTuneFailed(qint64 runId, const QString& message);
+    void fineTuneRunsListed(const QList<uio::app::FineTuneRun>& runs);
     // After loading, each compression batch and each answer; gpuTotal is 0 without a GPU.
     void memoryInUse(qint64 residentBytes, qint64 gpuUsedBytes, qint64 gpuTotalBytes);
 

@@ -3,6 +3,10 @@
 // what a run reports.
 #pragma once
 
+#include "uio/model/config.h"
+#include "uio/model/memory.h"
+#include "uio/model/types.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,6 +64,20 @@ struct TrainingSummary {
     int64_t eval_samples = 0;
     std::optional<TrainingEvent> first_evaluation, last_evaluation;
 };
+
+// What a run will take, worked out from the shapes before it starts (for the wizard's warning).
+struct TrainingEstimate {
+    double seconds = 0.0;          // the whole run, evaluations included
+    int64_t memory_bytes = 0;      // peak on the device: weights, adapter state, S + 1 graphs
+    int64_t checkpoint_bytes = 0;  // on disk while a checkpoint replaces the last one
+    int64_t adapter_bytes = 0;     // the trained adapter file
+    double flops_per_token = 0.0;  // of the stream, forward and backward
+};
+
+// flops_per_second: the device's measured matrix-multiply rate (measure_matmul_rate); training
+// reaches about half of it in its products.
+TrainingEstimate estimate_training(const LlamaConfig& base, DType dtype, const AdapterConfig& adapter,
+                                   const TrainingConfig& config, double flops_per_second);
 
 // The settings a run directory was started with, when it holds a checkpoint.
 std::optional<TrainingConfig> saved_training_config(const std::string& run_dir);

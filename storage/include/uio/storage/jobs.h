@@ -66,7 +66,7 @@ struct TrainingRun {
 
 struct TrainingPoint {
     int64_t step = 0;
-    std::string kind;  // "train" or "eval"
+    std::string kind;  // "train" (loss), "eval" (perplexity with memories) or "eval_plain" (without)
     double value = 0.0;
 };
 
@@ -77,6 +77,7 @@ public:
     int64_t add_adapter(const std::string& name, const std::string& path, const std::string& fingerprint,
                         const std::string& base_fingerprint);
     std::vector<AdapterRecord> adapters();
+    void rename_adapter(int64_t id, const std::string& name);
     void remove_adapter(int64_t id);
 
     int64_t start_run(const std::string& name, const std::string& config_json);

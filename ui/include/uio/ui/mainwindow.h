@@ -46,12 +46,16 @@ private:
     void newChat();
     void showSettings();
     void showModel(const QString& description);
+    void connectFineTuning();
+    // A new run, or `run` continued from its checkpoint.
+    void showFineTuneWizard(const app::FineTuneRun* run = nullptr);
 
     app::LibraryService& m_libraryService;
     app::ModelService& m_modelService;
     app::ModelSettings m_settings;
     app::AskSettings m_ask;
     bool m_modelReady = false;
+    bool m_offeredRuns = false;  // stopped fine-tuning runs are offered once per start
     QString m_modelFingerprint;  // of the loaded model and adapter, for the cache settings
     QString m_adapterFingerprint;
     QStackedWidget* m_pages;

@@ -1,0 +1,52 @@
+// The fine-tuning runs behind the wizard, on the thread that owns the engine and the library
+// connection. A run's settings, status, checkpoint folder and loss history live in the library
+// (storage::Training); its checkpoints in <data folder>/training/run-N. Training changes the
+// engine's adapter in place: the active adapter is loaded again when a run stops or ends, and
+// the trained one is saved to <data folder>/adapters and registered under its name.
+#pragma once
+
+#include "uio/app/finetune.h"
+#include "uio/model/engine.h"
+#include "uio/storage/database.h"
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace uio::app {
+
+class FineTuner {
+public:
+    FineTuner(model::Engine& engine, storage::Database& db, QString dataFolder, QString activeAdapter);
+
+    // Reads and tokenises the corpus; files that cannot be read are listed, not fatal.
+    CorpusCount count(const FineTuneSettings& settings);
+    // Time, memory and disk of the run on the loaded model's device (times a matrix product).
+    FineTuneEstimate estimate(const FineTuneSettings& settings);
+
+    // A new run, recorded with its settings; throws std::runtime_error when they cannot work.
+    qint64 create(const FineTuneSettings& settings);
+    // Trains run `id` from its last checkpoint (or its start) until it ends or `stop` is set.
+    // Returns the result when it ended; nothing when it stopped (it is then "paused").
+    std::optional<FineTuneResult> run(qint64 id, const std::function<void(const FineTuneProgress&)>& on_progress,
+                                      const std::atomic<bool>* stop);
+    void cancel(qint64 id);  // the run's checkpoints go; its record says "cancelled"
+    // Runs that can be resumed: paused, or left "running" by a crash.
+    QList<FineTuneRun> resumable();
+
+private:
+    std::vector<std::vector<int32_t>> streams(const FineTuneSettings& settings, QStringList* problems);
+    model::AdapterConfig adapterShape(const FineTuneSettings& settings) const;
+    QString runFolder(qint64 id) const;
+    void restoreActiveAdapter();
+
+    model::Engine& m_engine;
+    storage::Database& m_db;
+    QString m_dataFolder;
+    QString m_activeAdapter;
+};
+
+model::TrainingConfig trainingConfig(const FineTuneSettings& settings);
+
+}  // namespace uio::app
