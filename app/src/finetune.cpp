@@ -34,6 +34,8 @@ QByteArray toJson(const FineTuneSettings& s) {
         {QStringLiteral("seed"), QString::number(s.seed)},  // 64 bits do not fit a JSON double
         {QStringLiteral("eval_every"), s.evalEvery},
         {QStringLiteral("checkpoint_every"), s.checkpointEvery},
+        {QStringLiteral("device"), s.device},
+        {QStringLiteral("dtype"), s.dtype},
     };
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
@@ -61,6 +63,8 @@ FineTuneSettings fineTuneSettingsFromJson(const QByteArray& json) {
     s.seed = o[QStringLiteral("seed")].toString().toULongLong();
     s.evalEvery = o[QStringLiteral("eval_every")].toInt(s.evalEvery);
     s.checkpointEvery = o[QStringLiteral("checkpoint_every")].toInt(s.checkpointEvery);
+    s.device = o[QStringLiteral("device")].toString();
+    s.dtype = o[QStringLiteral("dtype")].toString();
     return s;
 }
 

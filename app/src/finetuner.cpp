@@ -85,18 +85,19 @@ CorpusCount FineTuner::count(const FineTuneSettings& s) {
 }
 
 FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
-    const std::string device = m_engine.device();
-    const model::TrainingEstimate e =
-        model::estimate_training(m_engine.config(), m_engine.dtype(), adapterShape(s), trainingConfig(s),
-                                 model::measure_matmul_rate(device, m_engine.dtype()));
+    const std::string device = s.device.isEmpty() ? m_engine.device() : model::check_device(s.device.toStdString());
+    const model::DType dtype = s.dtype.isEmpty() ? m_engine.dtype() : model::parse_dtype(s.dtype.toStdString());
+    const model::TrainingEstimate e = model::estimate_training(
+        m_engine.config(), dtype, adapterShape(s), trainingConfig(s), model::measure_matmul_rate(device, dtype));
     FineTuneEstimate result;
     result.seconds = e.seconds;
     result.memoryBytes = e.memory_bytes;
     result.diskBytes = e.checkpoint_bytes + e.adapter_bytes;
     result.freeDiskBytes = QStorageInfo(m_dataFolder).bytesAvailable();
-    // The weights are loaded already: what the run can have is what is free plus what they use.
+    // Where the weights are loaded already, the run can have what is free plus what they use.
+    const bool here = device == m_engine.device();
     const auto weights =
-        static_cast<qint64>(m_engine.config().n_params()) * (m_engine.dtype() == model::DType::F32 ? 4 : 2);
+        here ? static_cast<qint64>(m_engine.config().n_params()) * (m_engine.dtype() == model::DType::F32 ? 4 : 2) : 0;
     if (device == "cpu") {
         result.availableMemoryBytes = model::available_ram_bytes() + weights;
     } else {
@@ -105,8 +106,8 @@ FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
                 result.availableMemoryBytes = d.free_bytes + weights;
         }
     }
-    result.device = QStringLiteral("%1, %2").arg(QString::fromStdString(device),
-                                                 QString::fromStdString(model::dtype_name(m_engine.dtype())));
+    result.device =
+        QStringLiteral("%1, %2").arg(QString::fromStdString(device), QString::fromStdString(model::dtype_name(dtype)));
     return result;
 }
 

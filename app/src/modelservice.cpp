@@ -44,6 +44,7 @@ public:
     }
 
     void configure(const ModelSettings& settings) {
+        m_settings = settings;
         m_queue.clear();
         m_fineTuner.reset();
         m_chats.reset();
@@ -184,6 +185,31 @@ public:
 
     void fineTune(qint64 runId, const FineTuneSettings* fresh) {
         questionWaiting = false;  // it only held compression back until now
+        // A run on another device or precision loads the model there first, and back after.
+        FineTuneSettings wanted;
+        if (fresh) {
+            wanted = *fresh;
+        } else if (m_library) {
+            if (const auto run = storage::Training(m_library->db()).run(runId))
+                wanted = fineTuneSettingsFromJson(QByteArray::fromStdString(run->config_json));
+        }
+        const ModelSettings usual = m_settings;
+        ModelSettings forRun = usual;
+        if (!wanted.device.isEmpty())
+            forRun.device = wanted.device;
+        if (!wanted.dtype.isEmpty())
+            forRun.dtype = wanted.dtype;
+        const bool elsewhere = forRun.device != usual.device || forRun.dtype != usual.dtype;
+        if (elsewhere)
+            configure(forRun);
+        runFineTune(runId, fresh);
+        if (elsewhere)
+            configure(usual);
+        reportMemory();
+        scheduleNext();  // compression held back by the run goes on
+    }
+
+    void runFineTune(qint64 runId, const FineTuneSettings* fresh) {
         withFineTuner(runId, [&](FineTuner& tuner) {
             if (fresh) {
                 runId = tuner.create(*fresh);
@@ -206,8 +232,6 @@ public:
                 Q_EMIT m_service.fineTuneFailed(runId, QString::fromUtf8(e.what()));
             }
         });
-        reportMemory();
-        scheduleNext();  // compression held back by the run goes on
     }
 
     void cancelFineTune(qint64 runId) {
@@ -291,6 +315,7 @@ private:
     std::unique_ptr<ChatService> m_chats;
     std::unique_ptr<FineTuner> m_fineTuner;
     std::string m_device = "cpu";
+    ModelSettings m_settings;  // as configured: what a run on another device goes back to
     std::deque<qint64> m_queue;
     bool m_scheduled = false;
     std::mutex m_controlsMutex;

@@ -12,6 +12,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QChartView>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
@@ -177,8 +178,11 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QTRY_VERIFY_WITH_TIMEOUT(problem->text().contains(QStringLiteral("needs two")), 20000);
     QVERIFY(!commit->isEnabled());
     setSteps(wizard, 200, 2);
+    // In bf16 while the model is loaded in f32: loaded for the run in bf16, and back after.
+    auto* precision = wizard->findChild<QComboBox*>(QStringLiteral("trainingPrecision"));
+    precision->setCurrentIndex(precision->findData(QStringLiteral("bf16")));
     auto* estimate = wizard->findChild<QLabel*>(QStringLiteral("estimate"));
-    QTRY_VERIFY_WITH_TIMEOUT(commit->isEnabled() && estimate->text().startsWith(QStringLiteral("About")), 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(commit->isEnabled() && estimate->text().contains(QStringLiteral("cpu, bf16")), 20000);
     QVERIFY(problem->text().isEmpty());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-3-settings")));
 
@@ -186,6 +190,7 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
     QSignalSpy paused(&desk->model, &ModelService::fineTunePaused);
     QSignalSpy finished(&desk->model, &ModelService::fineTuneFinished);
+    QSignalSpy loaded(&desk->model, &ModelService::modelReady);
     commit->click();
     QCOMPARE(wizard->currentId(), 3);
     auto* pause = wizard->findChild<QPushButton*>(QStringLiteral("pauseTraining"));
@@ -198,6 +203,11 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-4-training-paused")));
     pause->click();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    QTRY_VERIFY(loaded.count() >= 2);
+    QVERIFY2(loaded.first().first().toString().contains(QStringLiteral("bf16")),
+             qPrintable(loaded.first().first().toString()));
+    QVERIFY2(loaded.last().first().toString().contains(QStringLiteral("f32")),
+             qPrintable(loaded.last().first().toString()));
     auto* loss = wizard->findChild<QChartView*>(QStringLiteral("lossChart"));
     const auto* series = qobject_cast<QLineSeries*>(loss->chart()->series().value(0));
     QCOMPARE(series->count(), 200);  // one point per step, none twice across the pause

@@ -5,6 +5,7 @@
 
 #include <QButtonGroup>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDirIterator>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -362,6 +363,25 @@ SettingsPage::SettingsPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wiza
     m_seed = new QSpinBox(m_advanced);
     m_seed->setObjectName(QStringLiteral("seed"));
     m_seed->setRange(0, 1000000);
+    m_device = new QComboBox(m_advanced);
+    m_device->setObjectName(QStringLiteral("trainingDevice"));
+    m_device->addItem(tr("Where the model is loaded"), QString());
+    m_precision = new QComboBox(m_advanced);
+    m_precision->setObjectName(QStringLiteral("trainingPrecision"));
+    m_precision->addItem(tr("As the model is loaded"), QString());
+    m_precision->addItem(tr("bf16: half the memory (adapters stay f32)"), QStringLiteral("bf16"));
+    m_precision->addItem(tr("f16: half the memory (adapters stay f32)"), QStringLiteral("f16"));
+    m_precision->addItem(tr("f32: exact, twice the memory"), QStringLiteral("f32"));
+    connect(&wizard->model(), &app::ModelService::devicesListed, this, [this](const QList<app::DeviceChoice>& devices) {
+        while (m_device->count() > 1)
+            m_device->removeItem(1);
+        for (const app::DeviceChoice& d : devices) {
+            m_device->addItem(tr("%1 (%2 free)").arg(d.name, app::byteSize(static_cast<double>(d.freeBytes))), d.id);
+        }
+        m_device->setCurrentIndex(std::max(0, m_device->findData(m_wizard->settings().device)));
+    });
+    for (QComboBox* box : {m_device, m_precision})
+        connect(box, &QComboBox::currentIndexChanged, this, &SettingsPage::readSettings);
     auto* form = new QFormLayout(m_advanced);
     form->addRow(tr("Steps:"), m_steps);
     form->addRow(tr("Learning rate:"), m_learningRate);
@@ -370,7 +390,9 @@ SettingsPage::SettingsPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wiza
     form->addRow(QString(), m_compensate);
     form->addRow(QString(), m_recompute);
     form->addRow(tr("Seed:"), m_seed);
-    form->addRow(tr("Device:"), explanation(m_advanced, QStringLiteral("device")));
+    form->addRow(tr("Device:"), m_device);
+    form->addRow(tr("Precision:"), m_precision);
+    form->addRow(QString(), explanation(m_advanced, QStringLiteral("device")));
     for (QSpinBox* box : {m_steps, m_segments, m_window, m_seed})
         connect(box, &QSpinBox::valueChanged, this, &SettingsPage::readSettings);
     connect(m_learningRate, &QDoubleSpinBox::valueChanged, this, &SettingsPage::readSettings);
@@ -384,7 +406,9 @@ SettingsPage::SettingsPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wiza
     connect(m_reestimate, &QTimer::timeout, this, [this] { m_wizard->model().estimateFineTune(m_wizard->settings()); });
     connect(&wizard->model(), &app::ModelService::fineTuneEstimated, this, [this](const app::FineTuneEstimate& e) {
         findChild<QLabel*>(QStringLiteral("device"))
-            ->setText(tr("%1 (the loaded model's; Model › Set up model… changes it)").arg(e.device));
+            ->setText(m_wizard->settings().device.isEmpty() && m_wizard->settings().dtype.isEmpty()
+                          ? tr("Trains on %1, as the model is loaded.").arg(e.device)
+                          : tr("Trains on %1: the model is loaded there for the run and back after it.").arg(e.device));
         QString text =
             tr("About %1 on %2. Memory: about %3 of %4 available. Disk: %5 for checkpoints and the "
                "adapter, %6 free.")
@@ -429,7 +453,11 @@ void SettingsPage::initializePage() {
     m_compensate->setChecked(s.compensate);
     m_recompute->setChecked(s.recompute);
     m_seed->setValue(static_cast<int>(s.seed));
+    m_precision->setCurrentIndex(std::max(0, m_precision->findData(s.dtype)));
+    m_device->setCurrentIndex(std::max(0, m_device->findData(s.device)));
     m_loading = false;
+    if (m_device->count() == 1)
+        m_wizard->model().listDevices();
     showMatchingPreset();
     m_counted = false;
     m_corpus->setText(tr("Counting the tokens…"));
@@ -455,6 +483,8 @@ void SettingsPage::readSettings() {
     s.compensate = m_compensate->isChecked();
     s.recompute = m_recompute->isChecked();
     s.seed = static_cast<quint64>(m_seed->value());
+    s.device = m_device->currentData().toString();
+    s.dtype = m_precision->currentData().toString();
     s.evalEvery = std::max(1, s.steps / 10);
     s.checkpointEvery = std::max(1, s.steps / 20);
     showMatchingPreset();

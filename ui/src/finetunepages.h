@@ -7,6 +7,7 @@
 #include <QWizardPage>
 
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -101,6 +102,8 @@ private:
     QCheckBox* m_compensate;
     QCheckBox* m_recompute;
     QSpinBox* m_seed;
+    QComboBox* m_device;
+    QComboBox* m_precision;
     QLabel* m_corpus;
     QLabel* m_estimate;
     QLabel* m_problem;

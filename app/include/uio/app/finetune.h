@@ -33,6 +33,10 @@ struct FineTuneSettings {
     quint64 seed = 0;
     int evalEvery = 100;
     int checkpointEvery = 50;
+    // Where to train, when not where the model is loaded ("cpu", "cuda:0"; "f32", "bf16", "f16"):
+    // the model is loaded there for the run and back where it was after.
+    QString device;
+    QString dtype;
 };
 
 inline const QString kFreshAdapter = QStringLiteral("new");
