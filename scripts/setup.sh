@@ -17,6 +17,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libpoppler-qt6-dev libsqlite3-dev sentencepiece libquazip1-qt6-dev nlohmann-json3-dev
   fonts-dejavu-core xvfb xauth
+  dpkg-dev lintian appstream desktop-file-utils
 )
 
 missing=()

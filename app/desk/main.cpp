@@ -10,6 +10,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QSettings>
 #include <QStandardPaths>
@@ -41,6 +42,10 @@ int main(int argc, char* argv[]) {
                                         QStringLiteral("Save the main window to <png> once shown, then quit."),
                                         QStringLiteral("png"));
     parser.addOption(screenshot);
+    parser.addPositionalArgument(QStringLiteral("files"),
+                                 QStringLiteral("Documents or folders to add to the library (PDF, EPUB, text, "
+                                                "Markdown, HTML), as when opened from a file manager."),
+                                 QStringLiteral("[files...]"));
 
     QStringList args;
     for (int i = 0; i < argc; ++i) {
@@ -72,7 +77,7 @@ int main(int argc, char* argv[]) {
     QApplication::setOrganizationName(QStringLiteral("uio-desk"));
     QApplication::setApplicationDisplayName(QStringLiteral("UIO Desk"));
     QApplication::setApplicationVersion(QStringLiteral(UIO_VERSION_STRING));
-    QApplication::setDesktopFileName(QStringLiteral("uio-desk"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.uio_desk.UioDesk"));  // installer/
     uio::model::set_cpu_threads(0);
 
     // One library file for the application and the command line: ~/.local/share/uio-desk, or the
@@ -133,6 +138,11 @@ int main(int argc, char* argv[]) {
         remembered.setValue(QStringLiteral("answers/system_prompt"), chosen.systemPrompt);
     });
     window.show();
+    QStringList files;
+    for (const QString& file : parser.positionalArguments())
+        files << QFileInfo(file).absoluteFilePath();
+    if (!files.isEmpty())
+        library.addFiles(files);
     if (!moveProblem.isEmpty()) {
         QMessageBox::warning(&window, QStringLiteral("UIO Desk"),
                              QStringLiteral("The library could not be copied to the new data folder (%1). UIO Desk "

@@ -105,6 +105,7 @@ private Q_SLOTS:
     void copyTaskReachesTheEncoder();
     void recomputingLayersGivesTheSameGradients();
     void bf16BaseTrainsF32Adapters();
+    void estimateFollowsTheShapes();
     void stoppedRunResumesExactly();
 
 private:
@@ -338,6 +339,38 @@ void TestTraining::bf16BaseTrainsF32Adapters() {
     const double error = relative_error(bf16, exact);
     qInfo("bf16 base, f32 adapters: relative error to the f64 gradient %.3g", error);
     QVERIFY2(error < 0.05, qPrintable(QString::number(error)));
+}
+
+void TestTraining::estimateFollowsTheShapes() {
+    // The wizard's estimate: time linear in the steps, memory flat in T (S graphs + one), less
+    // with recomputation, and the 7B weights in bf16 counted at 2 bytes each.
+    const LlamaConfig base = preset_config("llama2-7b-shape");
+    const AdapterConfig adapter{1024, 32, 128, 512.0};
+    TrainingConfig config;
+    config.eval_every = 0;
+    config.eval_samples = 0;  // the evaluations at the start and the end are a fixed cost
+    const double rate = 400e12;
+    config.steps = 100;
+    const TrainingEstimate short_run = estimate_training(base, DType::BF16, adapter, config, rate);
+    config.steps = 200;
+    const TrainingEstimate long_run = estimate_training(base, DType::BF16, adapter, config, rate);
+    QVERIFY(std::abs(long_run.seconds / short_run.seconds - 2.0) < 0.05);
+    config.segments_per_sample = 16;
+    const TrainingEstimate longer_samples = estimate_training(base, DType::BF16, adapter, config, rate);
+    QVERIFY(longer_samples.memory_bytes < 1.05 * static_cast<double>(long_run.memory_bytes));  // flat in T
+    config.recompute = true;
+    const TrainingEstimate recomputed = estimate_training(base, DType::BF16, adapter, config, rate);
+    QVERIFY(recomputed.memory_bytes < longer_samples.memory_bytes);
+    QVERIFY(recomputed.seconds > longer_samples.seconds);
+    QVERIFY(static_cast<double>(recomputed.memory_bytes) > 2.0 * static_cast<double>(base.n_params()));
+    // About 2 % of 7B train (§1): the adapter file in f32.
+    const double share = static_cast<double>(long_run.adapter_bytes) / 4.0 / static_cast<double>(base.n_params());
+    qInfo(
+        "7b shape, T = 16: %.1f GB kept graphs, %.1f GB recomputed; adapter %.2f %% of the weights; %.0f tokens/s "
+        "at 400 TFLOP/s",
+        static_cast<double>(longer_samples.memory_bytes) / 1e9, static_cast<double>(recomputed.memory_bytes) / 1e9,
+        100.0 * share, 16.0 * 1024.0 * 200.0 / longer_samples.seconds);
+    QVERIFY(share > 0.01 && share < 0.03);
 }
 
 void TestTraining::stoppedRunResumesExactly() {

@@ -5,20 +5,24 @@
 
 #include "uio/app/libraryservice.h"
 #include "uio/ui/mainwindow.h"
+#include "uio/version.h"
 #include "uitest.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QComboBox>
 #include <QDialog>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QTemporaryDir>
+#include <QTimer>
 
 class TestSetup : public QObject {
     Q_OBJECT
@@ -30,6 +34,7 @@ private Q_SLOTS:
     void demoModelWithoutDownload();
     void settingsMeasureAndPurgeTheCache();
     void iconsRender();
+    void aboutShowsTheVersion();
 
 private:
     static QWidget* page(uio::ui::MainWindow& window) { return window.findChild<QStackedWidget*>()->currentWidget(); }
@@ -207,6 +212,24 @@ void TestSetup::iconsRender() {
         ++drawn;
     }
     QCOMPARE(drawn, 5);
+}
+
+void TestSetup::aboutShowsTheVersion() {
+    // The version comes from the CMake project, as in --version and the package.
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("about.sqlite3")));
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QString text;
+    QTimer::singleShot(100, [&text] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            text = box->text();
+            box->accept();
+        }
+    });
+    window.findChild<QAction*>(QStringLiteral("aboutAction"))->trigger();
+    QVERIFY2(text.contains(QStringLiteral(UIO_VERSION_STRING)), qPrintable(text));
 }
 
 QTEST_MAIN(TestSetup)

@@ -103,7 +103,8 @@ void MainWindow::buildMenus() {
     fineTune->setObjectName(QStringLiteral("fineTuneAction"));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About UIO Desk"), this, &MainWindow::showAbout);
+    QAction* about = help->addAction(tr("&About UIO Desk"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("aboutAction"));
 }
 
 void MainWindow::connectServices() {
@@ -345,7 +346,8 @@ void MainWindow::useDemoModel() {
 void MainWindow::showAbout() {
     QMessageBox::about(this, tr("About UIO Desk"),
                        tr("<h3>UIO Desk %1</h3><p>Read and question long documents on your own machine, "
-                          "with a local Llama-2 model extended by UIO memory.</p>")
+                          "with a local Llama-2 model extended by UIO memory.</p><p>Free software under the GNU "
+                          "General Public License, version 3 or later.</p>")
                            .arg(QStringLiteral(UIO_VERSION_STRING)));
 }
 
