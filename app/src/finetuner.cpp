@@ -1,6 +1,7 @@
 #include "finetuner.h"
 
 #include "uio/app/ingest.h"
+#include "uio/model/ceilings.h"
 #include "uio/model/runtime.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/jobs.h"
@@ -87,8 +88,10 @@ CorpusCount FineTuner::count(const FineTuneSettings& s) {
 FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
     const std::string device = s.device.isEmpty() ? m_engine.device() : model::check_device(s.device.toStdString());
     const model::DType dtype = s.dtype.isEmpty() ? m_engine.dtype() : model::parse_dtype(s.dtype.toStdString());
-    const model::TrainingEstimate e = model::estimate_training(
-        m_engine.config(), dtype, adapterShape(s), trainingConfig(s), model::measure_matmul_rate(device, dtype));
+    const bool gpu = device.rfind("cuda", 0) == 0;  // a GPU reaches its rate only on large products
+    const double flops = model::measure_gemm_gflops(device, dtype, gpu ? 4096 : 1024, 3) * 1e9;
+    const model::TrainingEstimate e =
+        model::estimate_training(m_engine.config(), dtype, adapterShape(s), trainingConfig(s), flops);
     FineTuneEstimate result;
     result.seconds = e.seconds;
     result.memoryBytes = e.memory_bytes;

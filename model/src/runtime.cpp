@@ -1,8 +1,5 @@
 #include "uio/model/runtime.h"
 
-#include "torch_types.h"
-
-#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -14,7 +11,6 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -108,29 +104,6 @@ MemoryUse memory_in_use(const std::string& device) {
     (void)device;
 #endif
     return use;
-}
-
-double measure_matmul_rate(const std::string& device, DType dtype, int64_t n, double seconds) {
-    const auto options = at::TensorOptions().device(at::Device(check_device(device))).dtype(to_scalar_type(dtype));
-    const auto a = at::randn({n, n}, options), b = at::randn({n, n}, options);
-    auto finished = [&] {
-        if (a.is_cuda())
-            torch::cuda::synchronize();
-    };
-    at::matmul(a, b);  // warm-up: kernels chosen, pools filled
-    finished();
-    const auto start = std::chrono::steady_clock::now();
-    int64_t products = 0;
-    double elapsed = 0.0;
-    while (elapsed < seconds) {
-        at::matmul(a, b);
-        ++products;
-        if (!a.is_cuda() || products % 16 == 0) {
-            finished();
-            elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        }
-    }
-    return 2.0 * static_cast<double>(n * n * n) * static_cast<double>(products) / elapsed;
 }
 
 int64_t available_ram_bytes() {

@@ -80,6 +80,9 @@ private:
     };
     std::unique_ptr<Desk> openDesk();
     QWizard* openWizard(Desk& desk);
+    // The wizard on its settings page with the long document as the corpus and `steps` steps of
+    // two-segment samples, ready to start; nullptr when a page did not get there.
+    QWizard* readyToTrain(Desk& desk, int steps);
     // Ticks the library document whose title starts with `title` (and unticks the others).
     static void tickOnly(QWizard* wizard, const QString& title);
     static void setSteps(QWizard* wizard, int steps, int segments);
@@ -119,6 +122,21 @@ QWizard* TestFineTune::openWizard(Desk& desk) {
     desk.window.findChild<QAction*>(QStringLiteral("fineTuneAction"))->trigger();
     auto* wizard = desk.window.findChild<QWizard*>(QStringLiteral("fineTuneWizard"));
     if (wizard && !QTest::qWaitForWindowExposed(wizard))
+        return nullptr;
+    return wizard;
+}
+
+QWizard* TestFineTune::readyToTrain(Desk& desk, int steps) {
+    QWizard* wizard = openWizard(desk);
+    if (!wizard)
+        return nullptr;
+    tickOnly(wizard, QStringLiteral("Long notes"));
+    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::NextButton)->isEnabled(); }, 20000))
+        return nullptr;
+    wizard->button(QWizard::NextButton)->click();
+    wizard->button(QWizard::NextButton)->click();
+    setSteps(wizard, steps, 2);
+    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::CommitButton)->isEnabled(); }, 20000))
         return nullptr;
     return wizard;
 }
@@ -243,14 +261,8 @@ void TestFineTune::closedRunIsResumedAtTheNextStart() {
     {
         auto desk = openDesk();
         QVERIFY(desk);
-        QWizard* wizard = openWizard(*desk);
+        QWizard* wizard = readyToTrain(*desk, 60);  // a checkpoint every 3 steps
         QVERIFY(wizard);
-        tickOnly(wizard, QStringLiteral("Long notes"));
-        QTRY_VERIFY_WITH_TIMEOUT(wizard->button(QWizard::NextButton)->isEnabled(), 20000);
-        wizard->button(QWizard::NextButton)->click();
-        wizard->button(QWizard::NextButton)->click();
-        setSteps(wizard, 60, 2);  // a checkpoint every 3 steps
-        QTRY_VERIFY_WITH_TIMEOUT(wizard->button(QWizard::CommitButton)->isEnabled(), 20000);
         QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
         QSignalSpy paused(&desk->model, &ModelService::fineTunePaused);
         wizard->button(QWizard::CommitButton)->click();
@@ -294,14 +306,8 @@ void TestFineTune::closedRunIsResumedAtTheNextStart() {
 void TestFineTune::cancelledRunIsGone() {
     auto desk = openDesk();
     QVERIFY(desk);
-    QWizard* wizard = openWizard(*desk);
+    QWizard* wizard = readyToTrain(*desk, 200);
     QVERIFY(wizard);
-    tickOnly(wizard, QStringLiteral("Long notes"));
-    QTRY_VERIFY_WITH_TIMEOUT(wizard->button(QWizard::NextButton)->isEnabled(), 20000);
-    wizard->button(QWizard::NextButton)->click();
-    wizard->button(QWizard::NextButton)->click();
-    setSteps(wizard, 200, 2);
-    QTRY_VERIFY_WITH_TIMEOUT(wizard->button(QWizard::CommitButton)->isEnabled(), 20000);
     QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
     QSignalSpy cancelled(&desk->model, &ModelService::fineTuneCancelled);
     wizard->button(QWizard::CommitButton)->click();

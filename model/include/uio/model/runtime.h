@@ -43,10 +43,6 @@ struct CudaDevice {
 // or machine. Initialises CUDA on first use (can take seconds): call it off the GUI thread.
 std::vector<CudaDevice> cuda_devices();
 
-// The rate of square matrix products of size n on the device in the dtype, in FLOP/s, timed
-// over about `seconds`: the ceiling the model's own products approach.
-double measure_matmul_rate(const std::string& device, DType dtype, int64_t n = 1024, double seconds = 0.3);
-
 struct MemoryUse {
     int64_t resident_bytes = 0;  // this process in RAM
     int64_t gpu_used_bytes = 0;  // the whole CUDA device, when the device is one

@@ -74,7 +74,7 @@ struct TrainingEstimate {
     double flops_per_token = 0.0;  // of the stream, forward and backward
 };
 
-// flops_per_second: the device's measured matrix-multiply rate (measure_matmul_rate); training
+// flops_per_second: the device's measured matrix-multiply rate (measure_gemm_gflops); training
 // reaches about half of it in its products.
 TrainingEstimate estimate_training(const LlamaConfig& base, DType dtype, const AdapterConfig& adapter,
                                    const TrainingConfig& config, double flops_per_second);
