@@ -1,7 +1,8 @@
 // uio bench: JSON figures of the machine's ceilings and the engine's speed against them.
 //   uio bench gemm      matrix-multiply rate (the ceiling of prefill) and memory copy rate
 //   uio bench generate  prefill and decode tokens/s of a model, as fractions of those ceilings
-//   uio bench compress, decode-memory: see bench_memory.cpp
+//   uio bench compress, decode-memory: see bench_memory.cpp; memory, train: bench_scaling.cpp;
+//   chat: bench_chat.cpp; storage: bench_storage.cpp
 
 #include "bench.h"
 
@@ -162,7 +163,13 @@ int runBench(const QStringList& args) {
     if (what == QLatin1String("chat")) {
         return benchChat(args.mid(1));
     }
-    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, storage, chat");
+    if (what == QLatin1String("memory")) {
+        return benchMemory(args.mid(1));
+    }
+    if (what == QLatin1String("train")) {
+        return benchTrain(args.mid(1));
+    }
+    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, chat, memory, storage, train");
 }
 
 }  // namespace uio::cli

@@ -32,6 +32,61 @@ std::vector<int32_t> randomTokens(const model::LlamaConfig& c, size_t n, uint32_
     return ids;
 }
 
+// FLOPs of compression per document token: the encoder runs L-1 full layers over l + m rows,
+// 2 FLOPs per layer weight per row.
+double compressionFlopsPerToken(const model::Engine& engine) {
+    const model::LlamaConfig& c = engine.config();
+    const model::AdapterConfig a = engine.adapter_info().config;
+    const double layer_weights =
+        static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 1 : 2)) / c.n_layer;
+    const double rows_per_token = 1.0 + static_cast<double>(a.memory_tokens) / static_cast<double>(a.segment_length);
+    return rows_per_token * 2.0 * layer_weights * static_cast<double>(c.n_layer - 1);
+}
+
+// Whole documents of growing length, each compressed from nothing in batches: seconds and
+// tokens/s per length (flat tokens/s = linear cost).
+int compressDocuments(model::Engine& engine, const std::vector<int32_t>& sizes, int batch) {
+    const auto l = static_cast<size_t>(engine.adapter_info().config.segment_length);
+    const double gemm = model::measure_gemm_gflops(engine.device(), engine.dtype(), gemmSizeFor(engine.device()), 3);
+    engine.compress({randomTokens(engine.config(), l, 0)});  // warm-up
+    QJsonArray rows;
+    for (const int32_t size : sizes) {
+        const size_t n_segments = static_cast<size_t>(size) / l;
+        const std::vector<int32_t> document =
+            randomTokens(engine.config(), n_segments * l, static_cast<uint32_t>(size));
+        QElapsedTimer timer;
+        timer.start();
+        std::vector<std::vector<int32_t>> pending;
+        for (size_t s = 0; s < n_segments; ++s) {
+            pending.emplace_back(document.begin() + static_cast<std::ptrdiff_t>(s * l),
+                                 document.begin() + static_cast<std::ptrdiff_t>((s + 1) * l));
+            if (pending.size() == static_cast<size_t>(batch) || s + 1 == n_segments) {
+                engine.compress(pending);
+                pending.clear();
+            }
+        }
+        const double seconds = timer.nsecsElapsed() / 1e9;
+        const double rate = static_cast<double>(n_segments * l) / seconds;
+        rows.append(
+            QJsonObject{{QStringLiteral("tokens"), static_cast<qint64>(n_segments * l)},
+                        {QStringLiteral("seconds"), seconds},
+                        {QStringLiteral("tokens_per_s"), rate},
+                        {QStringLiteral("fraction_of_gemm"), rate * compressionFlopsPerToken(engine) / 1e9 / gemm}});
+    }
+    printJson(QJsonDocument(QJsonObject{
+        {QStringLiteral("bench"), QStringLiteral("compress-documents")},
+        {QStringLiteral("machine"), machineJson(engine.device())},
+        {QStringLiteral("device"), QString::fromStdString(engine.device())},
+        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine.dtype()))},
+        {QStringLiteral("model"), modelJson(engine.config())},
+        {QStringLiteral("segment_length"), static_cast<qint64>(l)},
+        {QStringLiteral("batch"), batch},
+        {QStringLiteral("gemm_gflops"), gemm},
+        {QStringLiteral("results"), rows},
+    }));
+    return 0;
+}
+
 }  // namespace
 
 int benchCompress(const QStringList& args) {
@@ -42,6 +97,10 @@ int benchCompress(const QStringList& args) {
     parser.addOptions({
         {QStringLiteral("segments"), QStringLiteral("Segments to compress (default 8)."), QStringLiteral("n")},
         {QStringLiteral("batch"), QStringLiteral("Segments per batch (default 4)."), QStringLiteral("n")},
+        {QStringLiteral("sizes"),
+         QStringLiteral("Document lengths in tokens: the time to compress each whole document, to show that it "
+                        "grows linearly (e.g. 1024,4096,16384,102400)."),
+         QStringLiteral("list")},
     });
     parse(parser, QStringLiteral("bench compress"), args);
     const int n_segments = intValue(parser, QStringLiteral("segments"), 8);
@@ -49,6 +108,9 @@ int benchCompress(const QStringList& args) {
     auto engine = openEngine(parser);
     prepareAdapter(*engine, parser);
     const auto l = static_cast<size_t>(engine->adapter_info().config.segment_length);
+    if (parser.isSet(QStringLiteral("sizes"))) {
+        return compressDocuments(*engine, parseIds(parser.value(QStringLiteral("sizes"))), batch);
+    }
     std::vector<std::vector<int32_t>> segments;
     for (int s = 0; s < batch; ++s)
         segments.push_back(randomTokens(engine->config(), l, static_cast<uint32_t>(s)));
@@ -59,13 +121,8 @@ int benchCompress(const QStringList& args) {
         engine->compress(segments);
     const double seconds = timer.nsecsElapsed() / 1e9;
     const double tokens = static_cast<double>(((n_segments + batch - 1) / batch) * batch) * static_cast<double>(l);
-    // The encoder runs L-1 full layers over l + m rows: 2 FLOPs per layer weight per row.
     const model::LlamaConfig& c = engine->config();
-    const double layer_weights =
-        static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 1 : 2)) / c.n_layer;
-    const double rows_per_token =
-        1.0 + 1.0 / engine->adapter_info().config.segment_length * engine->adapter_info().config.memory_tokens;
-    const double gflops = tokens / seconds * rows_per_token * 2.0 * layer_weights * (c.n_layer - 1) / 1e9;
+    const double gflops = tokens / seconds * compressionFlopsPerToken(*engine) / 1e9;
     const double gemm = model::measure_gemm_gflops(engine->device(), engine->dtype(), gemmSizeFor(engine->device()), 3);
     printJson(QJsonDocument(QJsonObject{
         {QStringLiteral("bench"), QStringLiteral("compress")},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string>
 #include <thread>
 
 namespace uio::model {
@@ -91,6 +92,13 @@ MemoryUse memory_in_use(const std::string& device) {
     int64_t pages = 0, resident = 0;
     if (statm >> pages >> resident) {
         use.resident_bytes = resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+    }
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            use.peak_resident_bytes = std::stoll(line.substr(6)) * 1024;  // "VmHWM:  123456 kB"
+            break;
+        }
     }
 #ifdef UIO_HAVE_CUDA_RUNTIME
     if (device.rfind("cuda", 0) == 0 && torch::cuda::is_available()) {

@@ -1,0 +1,301 @@
+// uio-benchreport: turns `uio bench` JSON lines into Markdown tables (stdout) and PNG plots
+// (Qt Charts, drawn offscreen): time and peak memory against the context length for UIO and full
+// attention, compression time against the document length, training speed and memory against T.
+//   uio-benchreport --plots DIR RESULTS.jsonl...
+
+#include <QApplication>
+#include <QChart>
+#include <QChartView>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QTextStream>
+#include <QValueAxis>
+
+#include <cstdio>
+#include <initializer_list>
+
+namespace {
+
+QString fixed(double value, int decimals = 0) {
+    return QString::number(value, 'f', decimals);
+}
+
+QString percent(double fraction) {
+    return fixed(100.0 * fraction) + QStringLiteral(" %");
+}
+
+QString gigabytes(double bytes) {
+    return fixed(bytes / 1e9, 2) + QStringLiteral(" GB");
+}
+
+QString what(const QJsonObject& o) {
+    const QJsonObject model = o[QStringLiteral("model")].toObject();
+    QString text = o[QStringLiteral("machine")].toObject()[QStringLiteral("device_name")].toString();
+    if (!model.isEmpty())
+        text += QStringLiteral(", %1 layers × %2")
+                    .arg(model[QStringLiteral("n_layer")].toInt())
+                    .arg(model[QStringLiteral("n_embd")].toInt());
+    if (o.contains(QStringLiteral("dtype")))
+        text += QStringLiteral(", ") + o[QStringLiteral("dtype")].toString();
+    return text;
+}
+
+// A chart of series against a shared x axis (log scale when asked), saved as a PNG.
+struct Plot {
+    QChart* chart = new QChart;
+    QAbstractAxis* x = nullptr;
+    QValueAxis* y = new QValueAxis;
+
+    Plot(const QString& title, const QString& xTitle, const QString& yTitle, bool logX) {
+        chart->setTitle(title);
+        if (logX) {
+            auto* axis = new QLogValueAxis;
+            axis->setBase(2.0);
+            axis->setLabelFormat(QStringLiteral("%g"));
+            x = axis;
+        } else {
+            auto* axis = new QValueAxis;
+            axis->setLabelFormat(QStringLiteral("%g"));
+            x = axis;
+        }
+        x->setTitleText(xTitle);
+        y->setTitleText(yTitle);
+        y->setLabelFormat(QStringLiteral("%g"));
+        chart->addAxis(x, Qt::AlignBottom);
+        chart->addAxis(y, Qt::AlignLeft);
+    }
+
+    void add(const QString& name, const QList<QPointF>& points) {
+        if (points.isEmpty())
+            return;
+        auto* series = new QLineSeries;
+        series->setName(name);
+        series->setPointsVisible(true);
+        series->append(points);
+        chart->addSeries(series);
+        series->attachAxis(x);
+        series->attachAxis(y);
+        double top = y->max();
+        for (const QPointF& p : points)
+            top = std::max(top, p.y() * 1.1);
+        y->setRange(0.0, top);
+        y->applyNiceNumbers();
+    }
+
+    bool save(const QString& path) {
+        QChartView view(chart);
+        view.setRenderHint(QPainter::Antialiasing);
+        view.resize(760, 440);
+        return view.grab().save(path);
+    }
+};
+
+QList<QPointF> pointsOf(const QJsonArray& rows, const QString& x, const QString& y, double scale = 1.0) {
+    QList<QPointF> points;
+    for (const auto& value : rows) {
+        const QJsonObject row = value.toObject();
+        if (row.contains(y))
+            points << QPointF(row[x].toDouble(), row[y].toDouble() * scale);
+    }
+    return points;
+}
+
+void table(QTextStream& out, std::initializer_list<const char*> columns, const QList<QStringList>& rows) {
+    QStringList header;
+    for (const char* column : columns)
+        header << QString::fromUtf8(column);
+    out << "| " << header.join(QStringLiteral(" | ")) << " |\n|" << QStringLiteral("---|").repeated(header.size())
+        << '\n';
+    for (const QStringList& row : rows)
+        out << "| " << row.join(QStringLiteral(" | ")) << " |\n";
+    out << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");  // plots only: no window is shown
+    QApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Markdown tables and PNG plots from uio bench JSON lines."));
+    parser.addHelpOption();
+    parser.addOption({QStringLiteral("plots"), QStringLiteral("Folder for the PNG plots."), QStringLiteral("dir")});
+    parser.addPositionalArgument(QStringLiteral("results"), QStringLiteral("JSON lines files from uio bench."));
+    parser.process(app);
+    const QString plots = parser.value(QStringLiteral("plots"));
+    if (parser.positionalArguments().isEmpty() || plots.isEmpty()) {
+        std::fprintf(stderr, "usage: uio-benchreport --plots DIR RESULTS.jsonl...\n");
+        return 2;
+    }
+    QDir().mkpath(plots);
+    QList<QJsonObject> all;
+    for (const QString& path : parser.positionalArguments()) {
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "uio-benchreport: cannot read %s\n", qPrintable(path));
+            return 1;
+        }
+        for (const QByteArray& line : file.readAll().split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (!o.isEmpty())
+                all << o;
+        }
+    }
+    QTextStream out(stdout);
+    auto benches = [&](const char* name) {
+        QList<QJsonObject> found;
+        for (const QJsonObject& o : all) {
+            if (o[QStringLiteral("bench")].toString() == QLatin1String(name))
+                found << o;
+        }
+        return found;
+    };
+
+    QList<QStringList> rows;
+    for (const QJsonObject& o : benches("generate")) {
+        rows << QStringList{what(o),
+                            fixed(o[QStringLiteral("gemm_gflops")].toDouble()) + QStringLiteral(" GFLOP/s"),
+                            fixed(o[QStringLiteral("prefill_tokens_per_s")].toDouble()),
+                            percent(o[QStringLiteral("prefill_fraction_of_gemm")].toDouble()),
+                            fixed(o[QStringLiteral("copy_gbps")].toDouble(), 1) + QStringLiteral(" GB/s"),
+                            fixed(o[QStringLiteral("decode_tokens_per_s")].toDouble(), 1),
+                            percent(o[QStringLiteral("decode_fraction_of_copy")].toDouble())};
+    }
+    if (!rows.isEmpty()) {
+        out << "### Generation (`uio bench generate`)\n\n";
+        table(out,
+              {"machine, model, dtype", "matmul ceiling", "prefill tokens/s", "of ceiling", "copy rate",
+               "decode tokens/s", "of copy rate"},
+              rows);
+    }
+
+    for (const QJsonObject& o : benches("compress-documents")) {
+        rows.clear();
+        const QJsonArray results = o[QStringLiteral("results")].toArray();
+        for (const auto& v : results) {
+            const QJsonObject r = v.toObject();
+            rows << QStringList{fixed(r[QStringLiteral("tokens")].toDouble()),
+                                fixed(r[QStringLiteral("seconds")].toDouble(), 2),
+                                fixed(r[QStringLiteral("tokens_per_s")].toDouble()),
+                                percent(r[QStringLiteral("fraction_of_gemm")].toDouble())};
+        }
+        out << "### Compression against the document length (`uio bench compress --sizes`)\n\n"
+            << what(o)
+            << QStringLiteral(", matmul ceiling %1 GFLOP/s. Flat tokens/s: the cost grows linearly.\n\n")
+                   .arg(fixed(o[QStringLiteral("gemm_gflops")].toDouble()));
+        table(out, {"document tokens", "seconds", "tokens/s", "of matmul ceiling"}, rows);
+        Plot plot(QStringLiteral("Compression time against document length"), QStringLiteral("document tokens"),
+                  QStringLiteral("seconds"), false);
+        plot.add(what(o), pointsOf(results, QStringLiteral("tokens"), QStringLiteral("seconds")));
+        plot.save(plots + QStringLiteral("/compress-linear.png"));
+        out << "![Compression time against document length](plots/compress-linear.png)\n\n";
+    }
+
+    const QList<QJsonObject> memory = benches("memory");
+    if (!memory.isEmpty()) {
+        Plot time(QStringLiteral("Time to take in the context"), QStringLiteral("context tokens"),
+                  QStringLiteral("seconds"), true);
+        Plot peak(QStringLiteral("Peak memory"), QStringLiteral("context tokens"), QStringLiteral("GB"), true);
+        out << "### Context length: UIO memory against full attention (`uio bench memory`)\n\n"
+            << "UIO: every full segment compressed, then the tail and 16 answer tokens with the memories in front. "
+               "Full attention: the whole context as one prompt. Peak: the process's high-water mark (RAM) or the "
+               "GPU memory in use.\n\n";
+        rows.clear();
+        for (const QJsonObject& o : memory) {
+            const QString mode = o[QStringLiteral("mode")].toString() == QLatin1String("uio")
+                                     ? QStringLiteral("UIO")
+                                     : QStringLiteral("full attention");
+            const QJsonArray results = o[QStringLiteral("results")].toArray();
+            for (const auto& v : results) {
+                const QJsonObject r = v.toObject();
+                rows << QStringList{mode, fixed(r[QStringLiteral("context")].toDouble()),
+                                    r.contains(QStringLiteral("failed"))
+                                        ? QStringLiteral("fails: ") + r[QStringLiteral("failed")].toString()
+                                        : fixed(r[QStringLiteral("seconds")].toDouble(), 2),
+                                    r.contains(QStringLiteral("failed"))
+                                        ? QString()
+                                        : gigabytes(r[QStringLiteral("peak_bytes")].toDouble()),
+                                    r.contains(QStringLiteral("failed"))
+                                        ? QString()
+                                        : fixed(r[QStringLiteral("decode_tokens_per_s")].toDouble(), 1)};
+            }
+            time.add(mode, pointsOf(results, QStringLiteral("context"), QStringLiteral("seconds")));
+            peak.add(mode, pointsOf(results, QStringLiteral("context"), QStringLiteral("peak_bytes"), 1e-9));
+        }
+        out << what(memory.front()) << "\n\n";
+        table(out, {"mode", "context tokens", "seconds", "peak memory", "decode tokens/s"}, rows);
+        time.save(plots + QStringLiteral("/context-time.png"));
+        peak.save(plots + QStringLiteral("/context-memory.png"));
+        out << "![Time against context length](plots/context-time.png)\n"
+            << "![Peak memory against context length](plots/context-memory.png)\n\n";
+    }
+
+    const QList<QJsonObject> train = benches("train");
+    if (!train.isEmpty()) {
+        Plot peak(QStringLiteral("Training: peak memory against T"), QStringLiteral("segments per sample T"),
+                  QStringLiteral("GB"), false);
+        out << "### Training against segments per sample (`uio bench train`)\n\n";
+        rows.clear();
+        for (const QJsonObject& o : train) {
+            const QString setting =
+                QStringLiteral("l = %1, m = %2, r = %3, S = %4%5")
+                    .arg(o[QStringLiteral("segment_length")].toInt())
+                    .arg(o[QStringLiteral("memory_tokens")].toInt())
+                    .arg(o[QStringLiteral("rank")].toInt())
+                    .arg(o[QStringLiteral("window")].toInt())
+                    .arg(o[QStringLiteral("recompute")].toBool() ? QStringLiteral(", recompute") : QString());
+            const QJsonArray results = o[QStringLiteral("results")].toArray();
+            for (const auto& v : results) {
+                const QJsonObject r = v.toObject();
+                rows << QStringList{setting, fixed(r[QStringLiteral("segments")].toDouble()),
+                                    fixed(r[QStringLiteral("tokens_per_s")].toDouble()),
+                                    percent(r[QStringLiteral("fraction_of_gemm")].toDouble()),
+                                    gigabytes(r[QStringLiteral("peak_bytes")].toDouble())};
+            }
+            peak.add(setting, pointsOf(results, QStringLiteral("segments"), QStringLiteral("peak_bytes"), 1e-9));
+        }
+        out << what(train.front()) << "\n\n";
+        table(out, {"setting", "T", "tokens/s", "of matmul ceiling", "peak memory"}, rows);
+        peak.save(plots + QStringLiteral("/train-memory.png"));
+        out << "![Training peak memory against T](plots/train-memory.png)\n\n";
+    }
+
+    rows.clear();
+    for (const QJsonObject& o : benches("chat")) {
+        for (const auto& v : o[QStringLiteral("results")].toArray()) {
+            const QJsonObject r = v.toObject();
+            rows << QStringList{what(o), fixed(r[QStringLiteral("tokens")].toDouble()),
+                                fixed(r[QStringLiteral("first_token_from_scratch_s")].toDouble(), 2),
+                                fixed(r[QStringLiteral("first_token_cached_s")].toDouble(), 2),
+                                fixed(r[QStringLiteral("speedup")].toDouble(), 1) + QStringLiteral("x")};
+        }
+    }
+    if (!rows.isEmpty()) {
+        out << "### First answer token: cached memories against compressing first (`uio bench chat`)\n\n";
+        table(out, {"machine, model, dtype", "document tokens", "from scratch, s", "cached, s", "speed-up"}, rows);
+    }
+
+    rows.clear();
+    for (const QJsonObject& o : benches("storage")) {
+        for (const auto& v : o[QStringLiteral("results")].toArray()) {
+            const QJsonObject r = v.toObject();
+            rows << QStringList{fixed(r[QStringLiteral("segment_mib")].toDouble()) + QStringLiteral(" MiB"),
+                                fixed(r[QStringLiteral("cache_write_mb_s")].toDouble()),
+                                fixed(r[QStringLiteral("cache_read_mb_s")].toDouble()),
+                                fixed(r[QStringLiteral("file_write_mb_s")].toDouble()),
+                                fixed(r[QStringLiteral("file_read_mb_s")].toDouble())};
+        }
+    }
+    if (!rows.isEmpty()) {
+        out << "### Memory cache on disk (`uio bench storage`), MB/s\n\n";
+        table(out, {"segment", "cache write", "cache read", "plain file write", "plain file read"}, rows);
+    }
+    return 0;
+}
