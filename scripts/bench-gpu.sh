@@ -60,6 +60,13 @@ $uio make-model --preset llama2-7b-shape --dtype bf16 --out /tmp/uio-7b 2> /dev/
   $uio bench compress --model /tmp/uio-7b --device cuda --dtype bf16 --segments 32 --batch 8
   $uio bench decode-memory --model /tmp/uio-7b --device cuda --dtype bf16 --segments 0,10,90 --new-tokens 64
   $uio bench chat --model /tmp/uio-7b --device cuda --dtype bf16 --tokens 10000,95000
+  $uio bench compress --model /tmp/uio-7b --device cuda --dtype bf16 --batch 8 --sizes 1024,4096,16384,65536,102400
+  $uio bench memory --model /tmp/uio-7b --device cuda --dtype bf16 --mode uio \
+    --contexts 1024,2048,4096,8192,16384,32768,65536,102400
+  $uio bench memory --model /tmp/uio-7b --device cuda --dtype bf16 --mode plain \
+    --contexts 1024,2048,4096,8192,16384,32768,65536,102400
+  $uio bench train --model /tmp/uio-7b --device cuda --dtype bf16 --segments 2,4,8,16
+  $uio bench train --model /tmp/uio-7b --device cuda --dtype bf16 --segments 2,4,8,16 --recompute
 } > "$out/bench-cuda-bf16.jsonl"
 fi
 cat "$out"/*.json* "$out/gpu.txt"
