@@ -1,6 +1,6 @@
-// estimate_training: the cost of a run from the shapes alone. FLOPs: the decoder's forward and
-// backward over every token (the base is frozen, so its backward computes input gradients only:
-// about one forward), the encoder's likewise over l + m rows, attention over the keys a token
+// estimate_training: the cost of a run from the shapes alone. FLOPs: the decoder's and the
+// encoder's forward and backward passes where the method runs them (the base is frozen, so a
+// backward computes input gradients only: about one forward), attention over the keys a token
 // sees, a second forward where layers are recomputed, and the evaluations. Memory: weights, the
 // adapter with its gradient and two moments in f32, and S encoder graphs plus one decoder graph
 // with the per-layer activation count of Korthikanti et al. (2022), or only each layer's input
@@ -43,12 +43,14 @@ TrainingEstimate estimate_training(const LlamaConfig& base, DType dtype, const A
     const double decoder_forward = 2.0 * (body + embeddings);  // lm_head included
     const double encoder_forward = 2.0 * body * (l + m) / l;   // per stream token
     const double decoder_keys = (T - 1.0) / 2.0 * m + l / 2.0, encoder_keys = (l + m) / 2.0;
-    const double attention = 4.0 * L * d * (decoder_keys + encoder_keys * (l + m) / l);
-    const double forward = decoder_forward + encoder_forward + attention;
-    const double passes = config.recompute ? 3.0 : 2.0;  // forward, backward (+ forward again)
-
+    const double decoder = decoder_forward + 4.0 * L * d * decoder_keys;
+    const double encoder = encoder_forward + 4.0 * L * d * encoder_keys * (l + m) / l;
+    // Per sample: the decoder runs forward on T segments and backward on T-1 (segment 0 has no
+    // trainable path); the encoder forward and backward on T-1 (the last memory is read by no
+    // one); recomputing runs the T-1 forwards once more.
+    const double again = config.recompute ? 1.0 : 0.0;
     TrainingEstimate e;
-    e.flops_per_token = forward * passes;
+    e.flops_per_token = (decoder * (T + (T - 1.0) * (1.0 + again)) + encoder * (T - 1.0) * (2.0 + again)) / T;
     const double tokens = static_cast<double>(config.steps * config.accumulation) * T * l;
     const double evaluations =
         2.0 + (config.eval_every > 0 ? static_cast<double>(config.steps / config.eval_every) : 0.0);
