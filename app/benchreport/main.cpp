@@ -46,13 +46,17 @@ QString what(const QJsonObject& o) {
     return text;
 }
 
-// A chart of series against a shared x axis (log scale when asked), saved as a PNG.
+// A chart of series against a shared x axis, saved as a PNG. Log-log shows linear growth as a
+// straight line of slope 1, whatever the range.
 struct Plot {
     QChart* chart = new QChart;
     QAbstractAxis* x = nullptr;
-    QValueAxis* y = new QValueAxis;
+    QAbstractAxis* y = nullptr;
+    bool logY = false;
+    double low = 1e300, high = 0.0;
 
-    Plot(const QString& title, const QString& xTitle, const QString& yTitle, bool logX) {
+    Plot(const QString& title, const QString& xTitle, const QString& yTitle, bool logX, bool logScaleY = false)
+        : logY(logScaleY) {
         chart->setTitle(title);
         if (logX) {
             auto* axis = new QLogValueAxis;
@@ -65,8 +69,16 @@ struct Plot {
             x = axis;
         }
         x->setTitleText(xTitle);
+        if (logY) {
+            auto* axis = new QLogValueAxis;
+            axis->setLabelFormat(QStringLiteral("%g"));
+            y = axis;
+        } else {
+            auto* axis = new QValueAxis;
+            axis->setLabelFormat(QStringLiteral("%g"));
+            y = axis;
+        }
         y->setTitleText(yTitle);
-        y->setLabelFormat(QStringLiteral("%g"));
         chart->addAxis(x, Qt::AlignBottom);
         chart->addAxis(y, Qt::AlignLeft);
     }
@@ -81,11 +93,17 @@ struct Plot {
         chart->addSeries(series);
         series->attachAxis(x);
         series->attachAxis(y);
-        double top = y->max();
-        for (const QPointF& p : points)
-            top = std::max(top, p.y() * 1.1);
-        y->setRange(0.0, top);
-        y->applyNiceNumbers();
+        for (const QPointF& p : points) {
+            low = std::min(low, p.y());
+            high = std::max(high, p.y());
+        }
+        if (logY) {
+            y->setRange(low / 1.5, high * 1.5);
+        } else {
+            auto* axis = static_cast<QValueAxis*>(y);
+            axis->setRange(0.0, high * 1.1);
+            axis->applyNiceNumbers();
+        }
     }
 
     bool save(const QString& path) {
@@ -201,7 +219,7 @@ int main(int argc, char* argv[]) {
     const QList<QJsonObject> memory = benches("memory");
     if (!memory.isEmpty()) {
         Plot time(QStringLiteral("Time to take in the context"), QStringLiteral("context tokens"),
-                  QStringLiteral("seconds"), true);
+                  QStringLiteral("seconds"), true, true);
         Plot peak(QStringLiteral("Peak memory"), QStringLiteral("context tokens"), QStringLiteral("GB"), true);
         out << "### Context length: UIO memory against full attention (`uio bench memory`)\n\n"
             << "UIO: every full segment compressed, then the tail and 16 answer tokens with the memories in front. "
