@@ -46,6 +46,18 @@ QString what(const QJsonObject& o) {
     return text;
 }
 
+QAbstractAxis* axis(bool log, double base) {
+    if (log) {
+        auto* logarithmic = new QLogValueAxis;
+        logarithmic->setBase(base);
+        logarithmic->setLabelFormat(QStringLiteral("%g"));
+        return logarithmic;
+    }
+    auto* linear = new QValueAxis;
+    linear->setLabelFormat(QStringLiteral("%g"));
+    return linear;
+}
+
 // A chart of series against a shared x axis, saved as a PNG. Log-log shows linear growth as a
 // straight line of slope 1, whatever the range.
 struct Plot {
@@ -58,26 +70,9 @@ struct Plot {
     Plot(const QString& title, const QString& xTitle, const QString& yTitle, bool logX, bool logScaleY = false)
         : logY(logScaleY) {
         chart->setTitle(title);
-        if (logX) {
-            auto* axis = new QLogValueAxis;
-            axis->setBase(2.0);
-            axis->setLabelFormat(QStringLiteral("%g"));
-            x = axis;
-        } else {
-            auto* axis = new QValueAxis;
-            axis->setLabelFormat(QStringLiteral("%g"));
-            x = axis;
-        }
+        x = axis(logX, 2.0);  // context lengths double
         x->setTitleText(xTitle);
-        if (logY) {
-            auto* axis = new QLogValueAxis;
-            axis->setLabelFormat(QStringLiteral("%g"));
-            y = axis;
-        } else {
-            auto* axis = new QValueAxis;
-            axis->setLabelFormat(QStringLiteral("%g"));
-            y = axis;
-        }
+        y = axis(logY, 10.0);
         y->setTitleText(yTitle);
         chart->addAxis(x, Qt::AlignBottom);
         chart->addAxis(y, Qt::AlignLeft);

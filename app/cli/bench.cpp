@@ -44,6 +44,18 @@ int64_t gemmSizeFor(const std::string& device) {
     return device.rfind("cuda", 0) == 0 ? 8192 : 2048;
 }
 
+std::vector<int32_t> randomTokens(const model::LlamaConfig& c, size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<int32_t> ids(n);
+    for (auto& id : ids)
+        id = static_cast<int32_t>(3 + rng() % static_cast<uint32_t>(c.n_vocab - 3));
+    return ids;
+}
+
+std::vector<int32_t> listValue(const QCommandLineParser& parser, const QString& option, const QString& fallback) {
+    return parseIds(parser.value(option).isEmpty() ? fallback : parser.value(option));
+}
+
 namespace {
 
 int benchGemm(const QStringList& args) {
@@ -94,10 +106,8 @@ int benchGenerate(const QStringList& args) {
     const model::LlamaConfig& c = engine->config();
 
     model::GenerateRequest request;
-    std::mt19937 rng(1);
-    request.prompt.push_back(c.bos_id);
-    for (int i = 1; i < n_prompt; ++i)
-        request.prompt.push_back(static_cast<int32_t>(3 + rng() % (c.n_vocab - 3)));
+    request.prompt = randomTokens(c, static_cast<size_t>(n_prompt), 1);
+    request.prompt.front() = c.bos_id;
     request.max_new_tokens = n_new;
     request.ignore_eos = true;
     request.sampling.temperature = 0.0f;

@@ -4,6 +4,7 @@
 #include "uio/model/ceilings.h"
 #include "uio/model/config.h"
 
+#include <QCommandLineParser>
 #include <QJsonObject>
 #include <QStringList>
 
@@ -17,6 +18,10 @@ QJsonObject modelJson(const model::LlamaConfig& c);
 double median(std::vector<double> values);
 // A GPU reaches its peak only on large products; 2048 is already large for a CPU.
 int64_t gemmSizeFor(const std::string& device);
+// n token ids drawn from the vocabulary (no special tokens), the same for the same seed.
+std::vector<int32_t> randomTokens(const model::LlamaConfig& c, size_t n, uint32_t seed);
+// The integers of a comma-separated option, or of `fallback` when it is not given.
+std::vector<int32_t> listValue(const QCommandLineParser& parser, const QString& option, const QString& fallback);
 
 int benchCompress(const QStringList& args);
 int benchDecodeMemory(const QStringList& args);

@@ -11,8 +11,6 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
-#include <random>
-
 namespace uio::cli {
 
 namespace {
@@ -22,14 +20,6 @@ void prepareAdapter(model::Engine& engine, const QCommandLineParser& parser) {
     if (!loadAdapter(engine, parser)) {
         engine.create_adapter(model::AdapterConfig{}, 0);
     }
-}
-
-std::vector<int32_t> randomTokens(const model::LlamaConfig& c, size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::vector<int32_t> ids(n);
-    for (auto& id : ids)
-        id = static_cast<int32_t>(3 + rng() % static_cast<uint32_t>(c.n_vocab - 3));
-    return ids;
 }
 
 // FLOPs of compression per document token: the encoder runs L-1 full layers over l + m rows,
@@ -157,12 +147,7 @@ int benchDecodeMemory(const QStringList& args) {
     parse(parser, QStringLiteral("bench decode-memory"), args);
     const int n_new = intValue(parser, QStringLiteral("new-tokens"), 32);
     const int repeats = intValue(parser, QStringLiteral("repeats"), 3);
-    std::vector<int> counts;
-    for (const int32_t s :
-         parseIds(parser.value(QStringLiteral("segments")).isEmpty() ? QStringLiteral("0,10,90")
-                                                                     : parser.value(QStringLiteral("segments")))) {
-        counts.push_back(s);
-    }
+    const std::vector<int32_t> counts = listValue(parser, QStringLiteral("segments"), QStringLiteral("0,10,90"));
     auto engine = openEngine(parser);
     prepareAdapter(*engine, parser);
     const model::LlamaConfig& c = engine->config();

@@ -19,17 +19,13 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 
-#include <random>
-
 namespace uio::cli {
 
 namespace {
 
-std::vector<int32_t> randomIds(const model::LlamaConfig& c, size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::vector<int32_t> ids(n);
-    for (auto& id : ids)
-        id = static_cast<int32_t>(3 + rng() % static_cast<uint32_t>(c.n_vocab - 3));
+// A stream that starts like a document: BOS, then random tokens.
+std::vector<int32_t> randomStream(const model::LlamaConfig& c, size_t n, uint32_t seed) {
+    std::vector<int32_t> ids = randomTokens(c, n, seed);
     if (!ids.empty())
         ids.front() = c.bos_id;
     return ids;
@@ -40,13 +36,6 @@ std::vector<int32_t> randomIds(const model::LlamaConfig& c, size_t n, uint32_t s
 int64_t peakBytes(const std::string& device) {
     const model::MemoryUse use = model::memory_in_use(device);
     return use.gpu_total_bytes > 0 ? use.gpu_used_bytes : use.peak_resident_bytes;
-}
-
-QList<int> intList(const QCommandLineParser& parser, const QString& option, const QString& fallback) {
-    QList<int> values;
-    for (const int32_t v : parseIds(parser.value(option).isEmpty() ? fallback : parser.value(option)))
-        values << v;
-    return values;
 }
 
 QJsonObject header(const QString& bench, model::Engine& engine) {
@@ -78,8 +67,8 @@ int benchMemory(const QStringList& args) {
     const QString mode = parser.value(QStringLiteral("mode"));
     if (mode != QLatin1String("uio") && mode != QLatin1String("plain"))
         throw UsageError("--mode is uio or plain");
-    const QList<int> contexts =
-        intList(parser, QStringLiteral("contexts"), QStringLiteral("1024,2048,4096,8192,16384,32768,65536,102400"));
+    const std::vector<int32_t> contexts =
+        listValue(parser, QStringLiteral("contexts"), QStringLiteral("1024,2048,4096,8192,16384,32768,65536,102400"));
     const int n_new = intValue(parser, QStringLiteral("new-tokens"), 16);
     auto engine = openEngine(parser);
     const model::LlamaConfig& c = engine->config();
@@ -92,7 +81,7 @@ int benchMemory(const QStringList& args) {
     request.max_new_tokens = n_new;
     request.ignore_eos = true;
     request.sampling.temperature = 0.0f;
-    const std::vector<int32_t> stream = randomIds(c, static_cast<size_t>(contexts.isEmpty() ? 0 : contexts.back()), 7);
+    const std::vector<int32_t> stream = randomStream(c, static_cast<size_t>(contexts.empty() ? 0 : contexts.back()), 7);
 
     QJsonArray rows;
     std::vector<model::MemoryBlob> memories;  // UIO: compressed so far, grown from one length to the next
@@ -165,7 +154,7 @@ int benchTrain(const QStringList& args) {
         {QStringLiteral("rank"), QStringLiteral("New adapter: LoRA rank (default 128)."), QStringLiteral("r")},
     });
     parse(parser, QStringLiteral("bench train"), args);
-    const QList<int> values = intList(parser, QStringLiteral("segments"), QStringLiteral("2,4,8,16"));
+    const std::vector<int32_t> values = listValue(parser, QStringLiteral("segments"), QStringLiteral("2,4,8,16"));
     const int steps = std::max(1, intValue(parser, QStringLiteral("steps"), 2));
     auto engine = openEngine(parser);
     if (!loadAdapter(*engine, parser)) {
@@ -193,7 +182,7 @@ int benchTrain(const QStringList& args) {
         config.checkpoint_every = 0;
         // Two samples of random tokens (one is held out), the stream as long as they need.
         const auto sample_tokens = static_cast<size_t>(T * shape.segment_length);
-        const std::vector<std::vector<int32_t>> streams{randomIds(engine->config(), 2 * sample_tokens, 3)};
+        const std::vector<std::vector<int32_t>> streams{randomStream(engine->config(), 2 * sample_tokens, 3)};
         std::vector<double> rates;
         double last_seconds = 0.0;
         engine->train(streams, config, runs.filePath(QStringLiteral("T%1").arg(T)).toStdString(),

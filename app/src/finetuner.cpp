@@ -6,6 +6,7 @@
 #include "uio/storage/documents.h"
 #include "uio/storage/jobs.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QStorageInfo>
@@ -77,9 +78,29 @@ std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, 
 
 CorpusCount FineTuner::count(const FineTuneSettings& s) {
     CorpusCount count;
-    for (const auto& stream : streams(s, &count.problems)) {
-        count.streamTokens << static_cast<qint64>(stream.size());
-        count.tokens += static_cast<qint64>(stream.size());
+    // Each document or file is read and tokenised once; what was counted before is looked up.
+    auto countOne = [&](const QString& key, FineTuneSettings one) {
+        auto found = m_tokenCounts.find(key);
+        if (found == m_tokenCounts.end()) {
+            const auto read = streams(one, &count.problems);
+            if (read.empty())
+                return;  // the reason is in problems
+            found = m_tokenCounts.emplace(key, static_cast<qint64>(read.front().size())).first;
+        }
+        count.streamTokens << found->second;
+        count.tokens += found->second;
+    };
+    for (const qint64 id : s.documentIds) {
+        FineTuneSettings one;
+        one.documentIds << id;
+        countOne(QStringLiteral("doc:%1").arg(id), one);
+    }
+    for (const QString& file : s.files) {
+        const QFileInfo info(file);
+        FineTuneSettings one;
+        one.files << file;
+        countOne(QStringLiteral("%1|%2|%3").arg(file).arg(info.size()).arg(info.lastModified().toMSecsSinceEpoch()),
+                 one);
     }
     count.segmentLength = static_cast<int>(adapterShape(s).segment_length);
     return count;
@@ -89,7 +110,9 @@ FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
     const std::string device = s.device.isEmpty() ? m_engine.device() : model::check_device(s.device.toStdString());
     const model::DType dtype = s.dtype.isEmpty() ? m_engine.dtype() : model::parse_dtype(s.dtype.toStdString());
     const bool gpu = device.rfind("cuda", 0) == 0;  // a GPU reaches its rate only on large products
-    const double flops = model::measure_gemm_gflops(device, dtype, gpu ? 4096 : 1024, 3) * 1e9;
+    double& flops = m_flopRates[device + " " + model::dtype_name(dtype)];  // each settings change asks again
+    if (flops == 0.0)
+        flops = model::measure_gemm_gflops(device, dtype, gpu ? 4096 : 1024, 3) * 1e9;
     const model::TrainingEstimate e =
         model::estimate_training(m_engine.config(), dtype, adapterShape(s), trainingConfig(s), flops);
     FineTuneEstimate result;

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -41,6 +42,10 @@ private:
     QString runFolder(qint64 id) const;
     void restoreActiveAdapter();
 
+    // Token counts of documents ("doc:ID") and files ("path|size|mtime") read before: the corpus
+    // page asks again on every change, and a PDF is read only once.
+    std::map<QString, qint64> m_tokenCounts;
+    std::map<std::string, double> m_flopRates;  // measured once per "device dtype"
     model::Engine& m_engine;
     storage::Database& m_db;
     QString m_dataFolder;

@@ -46,7 +46,7 @@ std::vector<CudaDevice> cuda_devices();
 struct MemoryUse {
     int64_t resident_bytes = 0;       // this process in RAM
     int64_t peak_resident_bytes = 0;  // the most it has held since it started (VmHWM)
-    int64_t gpu_used_bytes = 0;  // the whole CUDA device, when the device is one
+    int64_t gpu_used_bytes = 0;       // the whole CUDA device, when the device is one
     int64_t gpu_total_bytes = 0;
 };
 
