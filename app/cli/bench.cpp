@@ -40,6 +40,17 @@ QJsonObject modelJson(const model::LlamaConfig& c) {
                        {QStringLiteral("n_params"), static_cast<qint64>(c.n_params())}};
 }
 
+QJsonObject benchResult(const QString& bench, const model::Engine& engine, const QJsonObject& figures) {
+    QJsonObject result{{QStringLiteral("bench"), bench},
+                       {QStringLiteral("machine"), machineJson(engine.device())},
+                       {QStringLiteral("device"), QString::fromStdString(engine.device())},
+                       {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine.dtype()))},
+                       {QStringLiteral("model"), modelJson(engine.config())}};
+    for (auto it = figures.begin(); it != figures.end(); ++it)
+        result.insert(it.key(), it.value());
+    return result;
+}
+
 int64_t gemmSizeFor(const std::string& device) {
     return device.rfind("cuda", 0) == 0 ? 8192 : 2048;
 }
@@ -130,24 +141,20 @@ int benchGenerate(const QStringList& args) {
     const double copy = model::measure_copy_gbps(device, int64_t(256) << 20, 3);
     const double prefill_gflops = median(prefill) * 2.0 * layer_weights / 1e9;
     const double decode_gbps = median(decode) * (layer_weights + head_weights) * bytes_per_weight / 1e9;
-    printJson(QJsonDocument(QJsonObject{
-        {QStringLiteral("bench"), QStringLiteral("generate")},
-        {QStringLiteral("machine"), machineJson(device)},
-        {QStringLiteral("device"), QString::fromStdString(device)},
-        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
-        {QStringLiteral("model"), modelJson(c)},
-        {QStringLiteral("prompt_tokens"), n_prompt},
-        {QStringLiteral("new_tokens"), n_new},
-        {QStringLiteral("repeats"), repeats},
-        {QStringLiteral("prefill_tokens_per_s"), median(prefill)},
-        {QStringLiteral("decode_tokens_per_s"), median(decode)},
-        {QStringLiteral("gemm_gflops"), gemm},
-        {QStringLiteral("copy_gbps"), copy},
-        {QStringLiteral("prefill_gflops"), prefill_gflops},
-        {QStringLiteral("prefill_fraction_of_gemm"), prefill_gflops / gemm},
-        {QStringLiteral("decode_weight_gbps"), decode_gbps},
-        {QStringLiteral("decode_fraction_of_copy"), decode_gbps / copy},
-    }));
+    printJson(QJsonDocument(benchResult(QStringLiteral("generate"), *engine,
+                                        QJsonObject{
+                                            {QStringLiteral("prompt_tokens"), n_prompt},
+                                            {QStringLiteral("new_tokens"), n_new},
+                                            {QStringLiteral("repeats"), repeats},
+                                            {QStringLiteral("prefill_tokens_per_s"), median(prefill)},
+                                            {QStringLiteral("decode_tokens_per_s"), median(decode)},
+                                            {QStringLiteral("gemm_gflops"), gemm},
+                                            {QStringLiteral("copy_gbps"), copy},
+                                            {QStringLiteral("prefill_gflops"), prefill_gflops},
+                                            {QStringLiteral("prefill_fraction_of_gemm"), prefill_gflops / gemm},
+                                            {QStringLiteral("decode_weight_gbps"), decode_gbps},
+                                            {QStringLiteral("decode_fraction_of_copy"), decode_gbps / copy},
+                                        })));
     return 0;
 }
 

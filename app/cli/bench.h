@@ -3,6 +3,7 @@
 
 #include "uio/model/ceilings.h"
 #include "uio/model/config.h"
+#include "uio/model/engine.h"
 
 #include <QCommandLineParser>
 #include <QJsonObject>
@@ -16,6 +17,8 @@ namespace uio::cli {
 QJsonObject machineJson(const std::string& device);
 QJsonObject modelJson(const model::LlamaConfig& c);
 double median(std::vector<double> values);
+// A bench's JSON: its name, the machine, the engine's device, dtype and model shape, and `figures`.
+QJsonObject benchResult(const QString& bench, const model::Engine& engine, const QJsonObject& figures);
 // A GPU reaches its peak only on large products; 2048 is already large for a CPU.
 int64_t gemmSizeFor(const std::string& device);
 // n token ids drawn from the vocabulary (no special tokens), the same for the same seed.

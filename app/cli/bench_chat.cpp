@@ -81,13 +81,7 @@ int benchChat(const QStringList& args) {
                                 {QStringLiteral("first_token_cached_s"), cached},
                                 {QStringLiteral("speedup"), scratch / cached}});
     }
-    printJson(
-        QJsonDocument(QJsonObject{{QStringLiteral("bench"), QStringLiteral("chat")},
-                                  {QStringLiteral("machine"), machineJson(engine->device())},
-                                  {QStringLiteral("device"), QString::fromStdString(engine->device())},
-                                  {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
-                                  {QStringLiteral("model"), modelJson(engine->config())},
-                                  {QStringLiteral("results"), rows}}));
+    printJson(QJsonDocument(benchResult(QStringLiteral("chat"), *engine, {{QStringLiteral("results"), rows}})));
     return 0;
 }
 

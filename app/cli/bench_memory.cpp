@@ -65,17 +65,13 @@ int compressDocuments(model::Engine& engine, const std::vector<int32_t>& sizes, 
                         {QStringLiteral("tokens_per_s"), rate},
                         {QStringLiteral("fraction_of_gemm"), rate * compressionFlopsPerToken(engine) / 1e9 / gemm}});
     }
-    printJson(QJsonDocument(QJsonObject{
-        {QStringLiteral("bench"), QStringLiteral("compress-documents")},
-        {QStringLiteral("machine"), machineJson(engine.device())},
-        {QStringLiteral("device"), QString::fromStdString(engine.device())},
-        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine.dtype()))},
-        {QStringLiteral("model"), modelJson(engine.config())},
-        {QStringLiteral("segment_length"), static_cast<qint64>(l)},
-        {QStringLiteral("batch"), batch},
-        {QStringLiteral("gemm_gflops"), gemm},
-        {QStringLiteral("results"), rows},
-    }));
+    printJson(QJsonDocument(benchResult(QStringLiteral("compress-documents"), engine,
+                                        QJsonObject{
+                                            {QStringLiteral("segment_length"), static_cast<qint64>(l)},
+                                            {QStringLiteral("batch"), batch},
+                                            {QStringLiteral("gemm_gflops"), gemm},
+                                            {QStringLiteral("results"), rows},
+                                        })));
     return 0;
 }
 
@@ -113,22 +109,17 @@ int benchCompress(const QStringList& args) {
         engine->compress(segments);
     const double seconds = timer.nsecsElapsed() / 1e9;
     const double tokens = static_cast<double>(((n_segments + batch - 1) / batch) * batch) * static_cast<double>(l);
-    const model::LlamaConfig& c = engine->config();
     const double gflops = tokens / seconds * compressionFlopsPerToken(*engine) / 1e9;
     const double gemm = model::measure_gemm_gflops(engine->device(), engine->dtype(), gemmSizeFor(engine->device()), 3);
-    printJson(QJsonDocument(QJsonObject{
-        {QStringLiteral("bench"), QStringLiteral("compress")},
-        {QStringLiteral("machine"), machineJson(engine->device())},
-        {QStringLiteral("device"), QString::fromStdString(engine->device())},
-        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
-        {QStringLiteral("model"), modelJson(c)},
-        {QStringLiteral("segment_length"), static_cast<qint64>(l)},
-        {QStringLiteral("batch"), batch},
-        {QStringLiteral("tokens_per_s"), tokens / seconds},
-        {QStringLiteral("gflops"), gflops},
-        {QStringLiteral("gemm_gflops"), gemm},
-        {QStringLiteral("fraction_of_gemm"), gflops / gemm},
-    }));
+    printJson(QJsonDocument(benchResult(QStringLiteral("compress"), *engine,
+                                        QJsonObject{
+                                            {QStringLiteral("segment_length"), static_cast<qint64>(l)},
+                                            {QStringLiteral("batch"), batch},
+                                            {QStringLiteral("tokens_per_s"), tokens / seconds},
+                                            {QStringLiteral("gflops"), gflops},
+                                            {QStringLiteral("gemm_gflops"), gemm},
+                                            {QStringLiteral("fraction_of_gemm"), gflops / gemm},
+                                        })));
     return 0;
 }
 
@@ -187,16 +178,13 @@ int benchDecodeMemory(const QStringList& args) {
                         {QStringLiteral("relative_to_first"), rate / base_rate},
                         {QStringLiteral("predicted_by_bytes_read"), weight_bytes / (weight_bytes + kv_bytes)}});
     }
-    printJson(QJsonDocument(QJsonObject{
-        {QStringLiteral("bench"), QStringLiteral("decode-memory")},
-        {QStringLiteral("machine"), machineJson(engine->device())},
-        {QStringLiteral("device"), QString::fromStdString(engine->device())},
-        {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine->dtype()))},
-        {QStringLiteral("model"), modelJson(c)},
-        {QStringLiteral("memory_tokens"), static_cast<qint64>(adapter.config.memory_tokens)},
-        {QStringLiteral("new_tokens"), n_new},
-        {QStringLiteral("results"), rows},
-    }));
+    printJson(QJsonDocument(
+        benchResult(QStringLiteral("decode-memory"), *engine,
+                    QJsonObject{
+                        {QStringLiteral("memory_tokens"), static_cast<qint64>(adapter.config.memory_tokens)},
+                        {QStringLiteral("new_tokens"), n_new},
+                        {QStringLiteral("results"), rows},
+                    })));
     return 0;
 }
 

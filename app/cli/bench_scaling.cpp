@@ -38,14 +38,6 @@ int64_t peakBytes(const std::string& device) {
     return use.gpu_total_bytes > 0 ? use.gpu_used_bytes : use.peak_resident_bytes;
 }
 
-QJsonObject header(const QString& bench, model::Engine& engine) {
-    return QJsonObject{{QStringLiteral("bench"), bench},
-                       {QStringLiteral("machine"), machineJson(engine.device())},
-                       {QStringLiteral("device"), QString::fromStdString(engine.device())},
-                       {QStringLiteral("dtype"), QString::fromStdString(model::dtype_name(engine.dtype()))},
-                       {QStringLiteral("model"), modelJson(engine.config())}};
-}
-
 }  // namespace
 
 int benchMemory(const QStringList& args) {
@@ -129,7 +121,7 @@ int benchMemory(const QStringList& args) {
             break;  // longer contexts fail the same way
         }
     }
-    QJsonObject result = header(QStringLiteral("memory"), *engine);
+    QJsonObject result = benchResult(QStringLiteral("memory"), *engine, {});
     result[QStringLiteral("mode")] = mode;
     result[QStringLiteral("weights_peak_bytes")] = static_cast<qint64>(weights_peak);
     result[QStringLiteral("results")] = rows;
@@ -204,7 +196,7 @@ int benchTrain(const QStringList& args) {
                                 {QStringLiteral("fraction_of_gemm"), flops / 1e9 / gemm},
                                 {QStringLiteral("peak_bytes"), static_cast<qint64>(peakBytes(device))}});
     }
-    QJsonObject result = header(QStringLiteral("train"), *engine);
+    QJsonObject result = benchResult(QStringLiteral("train"), *engine, {});
     result[QStringLiteral("segment_length")] = static_cast<qint64>(shape.segment_length);
     result[QStringLiteral("memory_tokens")] = static_cast<qint64>(shape.memory_tokens);
     result[QStringLiteral("rank")] = static_cast<qint64>(shape.rank);
