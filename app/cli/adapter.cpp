@@ -59,11 +59,9 @@ int adapterInfo(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Describe an adapter file: uio adapter info FILE"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Adapter file."));
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("uio adapter info")} + args) ||
-        parser.positionalArguments().size() != 1) {
+    parseWithArguments(parser, QStringLiteral("adapter info"), args);
+    if (parser.positionalArguments().size() != 1)
         throw UsageError("give one adapter file");
-    }
     printJson(
         QJsonDocument(infoJson(model::read_adapter_info_file(parser.positionalArguments().first().toStdString()))));
     return 0;
@@ -111,6 +109,12 @@ int runAdapter(const QStringList& args) {
     }
     if (what == QLatin1String("import")) {
         return adapterImport(args.mid(1));
+    }
+    if (what.isEmpty() || what == QLatin1String("--help") || what == QLatin1String("-h")) {
+        verbHelp(QStringLiteral("adapter"),
+                 {{QStringLiteral("new"), QStringLiteral("write a new, untrained adapter for a model")},
+                  {QStringLiteral("info"), QStringLiteral("describe an adapter file (JSON)")},
+                  {QStringLiteral("import"), QStringLiteral("convert the authors' pickled checkpoint")}});
     }
     throw UsageError("uio adapter needs one of: new, info, import");
 }

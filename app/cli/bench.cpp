@@ -161,30 +161,28 @@ int benchGenerate(const QStringList& args) {
 }  // namespace
 
 int runBench(const QStringList& args) {
+    using Bench = int (*)(const QStringList&);
+    static const QList<std::tuple<QString, QString, Bench>> benches{
+        {QStringLiteral("gemm"), QStringLiteral("matrix-multiply and copy ceilings of the device"), benchGemm},
+        {QStringLiteral("generate"), QStringLiteral("prefill and decode speed against the ceilings"), benchGenerate},
+        {QStringLiteral("compress"), QStringLiteral("segments compressed per second (--sizes: against length)"),
+         benchCompress},
+        {QStringLiteral("decode-memory"), QStringLiteral("decoding with memories in the window"), benchDecodeMemory},
+        {QStringLiteral("chat"), QStringLiteral("a question over a compressed document, end to end"), benchChat},
+        {QStringLiteral("memory"), QStringLiteral("UIO against full attention as the context grows"), benchMemory},
+        {QStringLiteral("storage"), QStringLiteral("library writes and reads of memory segments"), benchStorage},
+        {QStringLiteral("train"), QStringLiteral("training tokens/s and peak memory against T"), benchTrain},
+    };
     const QString what = args.value(0);
-    if (what == QLatin1String("gemm")) {
-        return benchGemm(args.mid(1));
+    for (const auto& [name, summary, run] : benches) {
+        if (name == what)
+            return run(args.mid(1));
     }
-    if (what == QLatin1String("generate")) {
-        return benchGenerate(args.mid(1));
-    }
-    if (what == QLatin1String("compress")) {
-        return benchCompress(args.mid(1));
-    }
-    if (what == QLatin1String("decode-memory")) {
-        return benchDecodeMemory(args.mid(1));
-    }
-    if (what == QLatin1String("storage")) {
-        return benchStorage(args.mid(1));
-    }
-    if (what == QLatin1String("chat")) {
-        return benchChat(args.mid(1));
-    }
-    if (what == QLatin1String("memory")) {
-        return benchMemory(args.mid(1));
-    }
-    if (what == QLatin1String("train")) {
-        return benchTrain(args.mid(1));
+    if (what.isEmpty() || what == QLatin1String("--help") || what == QLatin1String("-h")) {
+        QList<std::pair<QString, QString>> verbs;
+        for (const auto& [name, summary, run] : benches)
+            verbs.append({name, summary});
+        verbHelp(QStringLiteral("bench"), verbs);
     }
     throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, chat, memory, storage, train");
 }

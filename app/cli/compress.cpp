@@ -16,7 +16,9 @@ int runCompress(const QStringList& args) {
     }
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Tokenize BOS + text, compress every full segment into memory and keep the tail as tokens."));
+        QStringLiteral("Tokenize BOS + text, compress every full segment into memory and keep the tail as tokens.\n"
+                       "A library document instead: uio compress --db DB --doc ID --model DIR --adapter F "
+                       "(resumable; Ctrl+C pauses)."));
     addModelOptions(parser);
     addAdapterOption(parser);
     parser.addOptions({

@@ -18,8 +18,8 @@
 #include "uio/storage/statement.h"
 
 #ifdef UIO_HAVE_INGEST
-#include "uio/app/ingest.h"
 #include "uio/app/libraryrow.h"
+#include "uio/app/readerprocess.h"
 #endif
 
 #include <QDir>
@@ -69,22 +69,41 @@ int64_t docId(const QCommandLineParser& parser) {
 
 int runIngest(const QStringList& args) {
 #ifdef UIO_HAVE_INGEST
+    const app::ReaderLimits defaults = app::ReaderLimits::defaults();
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Add documents to the library: uio ingest [--db F] FILE..."));
+    parser.setApplicationDescription(
+        QStringLiteral("Add documents to the library: uio ingest [--db F] FILE...\nEach file is read by its own "
+                       "reader process with limits, so a damaged or hostile file fails alone."));
     addDbOption(parser);
+    parser.addOptions(
+        {{QStringLiteral("memory-limit"),
+          QStringLiteral("Memory one file's reader may use, in MB (default %1).").arg(defaults.memoryBytes >> 20),
+          QStringLiteral("MB")},
+         {QStringLiteral("time-limit"),
+          QStringLiteral("Time one file's reader may take, in seconds (default %1).").arg(defaults.seconds),
+          QStringLiteral("s")}});
     parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("PDF, EPUB, text, Markdown or HTML files."));
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("uio ingest")} + args))
-        throw UsageError(parser.errorText().toStdString());
+    parseWithArguments(parser, QStringLiteral("ingest"), args);
     if (parser.positionalArguments().isEmpty())
         throw UsageError("give at least one file");
+    app::ReaderLimits limits = defaults;
+    limits.memoryBytes =
+        qint64(intValue(parser, QStringLiteral("memory-limit"), static_cast<int>(defaults.memoryBytes >> 20))) << 20;
+    limits.seconds = intValue(parser, QStringLiteral("time-limit"), defaults.seconds);
+    if (limits.memoryBytes < (qint64(64) << 20) || limits.seconds < 1)
+        throw UsageError("give at least 64 MB and 1 second");
     auto library = openLibrary(parser);
     storage::Documents documents(library->db());
     QTextStream out(stdout), err(stderr);
+    const InterruptFlag interrupted;
+    app::IngestOptions options;
+    options.cancel = interrupted.get();
     int failures = 0;
     for (const QString& file : parser.positionalArguments()) {
+        if (interrupted.raised())
+            break;
         try {
-            const app::IngestedDocument doc = app::ingestFile(file);
+            const app::IngestedDocument doc = app::readContained(file, options, limits);
             const storage::NewDocument row = app::libraryRow(doc, file);
             const auto added = documents.add(row);
             for (const QString& warning : doc.warnings)
@@ -102,10 +121,12 @@ int runIngest(const QStringList& args) {
             }
         } catch (const app::IngestError& e) {
             err << "uio ingest: " << e.message() << '\n';
+            err.flush();
             ++failures;
         }
+        out.flush();
     }
-    return failures == 0 ? 0 : 1;
+    return failures == 0 && !interrupted.raised() ? 0 : 1;
 #else
     throw std::runtime_error("this build has no document ingestion (built with UIO_BUILD_DESKTOP=OFF)");
 #endif
@@ -236,9 +257,7 @@ int runChat(const QStringList& args) {
          {QStringLiteral("seed"), QStringLiteral("Random seed."), QStringLiteral("s")},
          {QStringLiteral("ignore-eos"), QStringLiteral("Keep answering past the end-of-sequence token.")}});
     parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question."));
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("uio chat")} + args))
-        throw UsageError(parser.errorText().toStdString());
+    parseWithArguments(parser, QStringLiteral("chat"), args);
     if (parser.positionalArguments().size() != 1)
         throw UsageError("give the question as one argument");
     const std::string question = parser.positionalArguments().front().toStdString();
@@ -283,6 +302,12 @@ int runChat(const QStringList& args) {
 
 int runCache(const QStringList& args) {
     const QString what = args.value(0);
+    if (what.isEmpty() || what == QLatin1String("--help") || what == QLatin1String("-h")) {
+        verbHelp(
+            QStringLiteral("cache"),
+            {{QStringLiteral("info"), QStringLiteral("cache keys, their segments and sizes (JSON)")},
+             {QStringLiteral("purge"), QStringLiteral("remove a key (--key ID) or a document's keys (--doc ID)")}});
+    }
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("uio cache info | purge --key ID | purge --doc ID"));
     addDbOption(parser);

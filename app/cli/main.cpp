@@ -87,6 +87,9 @@ int main(int argc, char* argv[]) {
         }
         try {
             return command.run(args.mid(1));
+        } catch (const uio::cli::HelpRequested& help) {
+            out << help.what();
+            return 0;
         } catch (const uio::cli::UsageError& e) {
             err << "uio " << first << ": " << e.what() << "\nRun 'uio " << first << " --help' for its options.\n";
             return 2;

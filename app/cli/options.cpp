@@ -30,18 +30,38 @@ const std::atomic<bool>* InterruptFlag::get() const {
     return &g_interrupted;
 }
 
-void parse(QCommandLineParser& parser, const QString& name, const QStringList& args) {
+void parseWithArguments(QCommandLineParser& parser, const QString& name, const QStringList& args) {
     parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("uio ") + name} + args)) {
+    const bool parsed = parser.parse(QStringList{QStringLiteral("uio ") + name} + args);
+    // Help wins over every other problem, so that `uio ingest --help` explains instead of refusing.
+    if (args.contains(QLatin1String("--help")) || args.contains(QLatin1String("-h")) ||
+        (parsed && parser.isSet(QStringLiteral("help")))) {
+        // Qt names the program by its path; the usage line names the command.
+        QString text = parser.helpText();
+        const qsizetype options = text.indexOf(QLatin1String(" [options]"));
+        if (text.startsWith(QLatin1String("Usage: ")) && options > 0 && options < text.indexOf(QLatin1Char('\n')))
+            text.replace(0, options, QStringLiteral("Usage: uio ") + name);
+        throw HelpRequested(text);
+    }
+    if (!parsed)
         throw UsageError(parser.errorText().toStdString());
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << parser.helpText();
-        std::exit(0);
-    }
+}
+
+void parse(QCommandLineParser& parser, const QString& name, const QStringList& args) {
+    parseWithArguments(parser, name, args);
     if (!parser.positionalArguments().isEmpty()) {
         throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() + "'");
     }
+}
+
+void verbHelp(const QString& name, const QList<std::pair<QString, QString>>& verbs) {
+    QString text;
+    QTextStream out(&text);
+    out << "Usage: uio " << name << " <what> [options]\n\n";
+    for (const auto& [verb, summary] : verbs)
+        out << "  " << verb.leftJustified(14) << summary << '\n';
+    out << "\nRun 'uio " << name << " <what> --help' for the options of each.\n";
+    throw HelpRequested(text);
 }
 
 QString required(const QCommandLineParser& parser, const QString& option) {

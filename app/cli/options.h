@@ -21,8 +21,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Parses `args` for command `name`; handles --help (prints and exits 0).
+// --help was given: main() prints the text on stdout and exits with 0.
+class HelpRequested : public std::runtime_error {
+public:
+    explicit HelpRequested(const QString& text) : std::runtime_error(text.toStdString()) {}
+};
+
+// Parses `args` for command `name`; --help throws HelpRequested with the command's help. The first
+// takes no positional arguments; the second leaves them to the command, checked after --help.
 void parse(QCommandLineParser& parser, const QString& name, const QStringList& args);
+void parseWithArguments(QCommandLineParser& parser, const QString& name, const QStringList& args);
+
+// A command made of verbs (`uio bench gemm`): with no verb or --help, the list of verbs as help.
+[[noreturn]] void verbHelp(const QString& name, const QList<std::pair<QString, QString>>& verbs);
 
 // The value of a required option, or a UsageError naming it.
 QString required(const QCommandLineParser& parser, const QString& option);

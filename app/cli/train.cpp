@@ -9,7 +9,7 @@
 #include "uio/storage/library.h"
 
 #ifdef UIO_HAVE_INGEST
-#include "uio/app/ingest.h"
+#include "uio/app/readerprocess.h"
 #endif
 
 #include <QFileInfo>
@@ -22,7 +22,8 @@ namespace {
 
 std::string corpusText(const QString& file) {
 #ifdef UIO_HAVE_INGEST
-    return app::ingestFile(file).text.toStdString();  // PDF, EPUB, text, Markdown, HTML
+    // PDF, EPUB, text, Markdown, HTML, each read by a contained reader process.
+    return app::readContained(file, {}, app::ReaderLimits::defaults()).text.toStdString();
 #else
     return readTextFile(file).toStdString();  // this build reads UTF-8 text only
 #endif

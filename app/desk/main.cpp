@@ -119,6 +119,15 @@ int main(int argc, char* argv[]) {
     uio::app::LibraryService library(modelSettings.databasePath);
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, modelSettings, ask);
+    const uio::app::ReaderLimits readerDefaults = uio::app::ReaderLimits::defaults();
+    window.setReaderLimits(
+        {settings.value(QStringLiteral("reading/memory_mb"), readerDefaults.memoryBytes >> 20).toLongLong() << 20,
+         settings.value(QStringLiteral("reading/seconds"), readerDefaults.seconds).toInt()});
+    QObject::connect(&window, &uio::ui::MainWindow::readerLimitsChanged, [](const uio::app::ReaderLimits& chosen) {
+        QSettings remembered;
+        remembered.setValue(QStringLiteral("reading/memory_mb"), chosen.memoryBytes >> 20);
+        remembered.setValue(QStringLiteral("reading/seconds"), chosen.seconds);
+    });
     QObject::connect(&window, &uio::ui::MainWindow::settingsChanged, [](const uio::app::ModelSettings& chosen) {
         QSettings remembered;
         remembered.setValue(QStringLiteral("model/dir"), chosen.modelDir);

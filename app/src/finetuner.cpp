@@ -1,6 +1,6 @@
 #include "finetuner.h"
 
-#include "uio/app/ingest.h"
+#include "uio/app/readerprocess.h"
 #include "uio/model/ceilings.h"
 #include "uio/model/runtime.h"
 #include "uio/storage/documents.h"
@@ -68,7 +68,8 @@ std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, 
     }
     for (const QString& file : s.files) {
         try {
-            result.push_back(m_engine.tokenizer().encode(ingestFile(file).text.toStdString()));
+            result.push_back(
+                m_engine.tokenizer().encode(readContained(file, {}, ReaderLimits::defaults()).text.toStdString()));
         } catch (const std::exception& e) {
             problems->append(QStringLiteral("%1: %2").arg(QFileInfo(file).fileName(), QString::fromUtf8(e.what())));
         }

@@ -6,10 +6,8 @@
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
-#include <QPromise>
 #include <QRegularExpression>
 #include <QStringDecoder>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace uio::app {
 
@@ -157,22 +155,6 @@ IngestedDocument ingestFile(const QString& path, const IngestOptions& options) {
     }
     doc.sha256 = sha256Of(path);
     return doc;
-}
-
-QFuture<IngestedDocument> ingestFileAsync(const QString& path, const QByteArray& password) {
-    return QtConcurrent::run([path, password](QPromise<IngestedDocument>& promise) {
-        std::atomic<bool> cancel{false};
-        IngestOptions options;
-        options.password = password;
-        options.cancel = &cancel;
-        options.progress = [&](int done, int total) {
-            promise.setProgressRange(0, total);
-            promise.setProgressValue(done);
-            if (promise.isCanceled())
-                cancel = true;
-        };
-        promise.addResult(ingestFile(path, options));
-    });
 }
 
 }  // namespace uio::app

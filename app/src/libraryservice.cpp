@@ -83,22 +83,72 @@ public:
         Q_EMIT m_service.chatsChanged(chats);
     }
 
-    void add(storage::Library& library, const QString& path, const QByteArray& password) {
-        try {
-            IngestOptions options;
-            options.password = password;
-            const IngestedDocument doc = ingestFile(path, options);
-            const storage::NewDocument row = libraryRow(doc, path);
-            const auto added = storage::Documents(library.db()).add(row);
-            Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
-        } catch (const IngestError& e) {
-            const bool needsPassword =
-                e.kind() == IngestError::Kind::NeedsPassword || e.kind() == IngestError::Kind::WrongPassword;
-            Q_EMIT m_service.addFailed(path, e.message(), needsPassword);
+    // Files wait in a queue; one reader process at a time, watched from this thread's event loop.
+    void enqueue(const QStringList& paths, const QByteArray& password) {
+        for (const QString& path : paths) {
+            m_queue.append({path, password});
+            Q_EMIT m_service.readingQueued(path);
         }
+        readNext();
     }
 
+    void cancelReading(const QString& path) {
+        if (m_reader && m_reader->path() == path) {
+            m_reader->cancel();
+            return;
+        }
+        if (m_queue.removeIf([&](const PendingRead& r) { return r.path == path; }) > 0)
+            Q_EMIT m_service.readingCancelled(path);
+    }
+
+    void setReaderLimits(const ReaderLimits& limits) { m_limits = limits; }
+
 private:
+    struct PendingRead {
+        QString path;
+        QByteArray password;
+    };
+
+    void readNext() {
+        if (m_reader || m_queue.isEmpty())
+            return;
+        const PendingRead next = m_queue.takeFirst();
+        const QString path = next.path;
+        m_reader = std::make_unique<ReaderProcess>(m_limits);
+        connect(m_reader.get(), &ReaderProcess::progress, this,
+                [this, path](int done, int total) { Q_EMIT m_service.readingProgress(path, done, total); });
+        connect(m_reader.get(), &ReaderProcess::finished, this, [this, path](const IngestedDocument& doc) {
+            guarded([&](storage::Library& library) {
+                const auto added = storage::Documents(library.db()).add(libraryRow(doc, path));
+                Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
+                refresh(library);
+            });
+            readerDone();
+        });
+        connect(m_reader.get(), &ReaderProcess::failed, this,
+                [this, path](IngestError::Kind kind, const QString& message) {
+                    if (kind == IngestError::Kind::Cancelled) {
+                        Q_EMIT m_service.readingCancelled(path);
+                    } else {
+                        const bool needsPassword =
+                            kind == IngestError::Kind::NeedsPassword || kind == IngestError::Kind::WrongPassword;
+                        Q_EMIT m_service.addFailed(path, message, needsPassword);
+                    }
+                    readerDone();
+                });
+        m_reader->start(path, next.password);
+    }
+
+    // Called from the reader's own signal: it is deleted once that signal has returned.
+    void readerDone() {
+        m_reader.release()->deleteLater();
+        readNext();
+    }
+
+    QList<PendingRead> m_queue;
+    std::unique_ptr<ReaderProcess> m_reader;
+    ReaderLimits m_limits = ReaderLimits::defaults();
+
     LibraryService& m_service;
     QString m_path;
     std::unique_ptr<storage::Library> m_library;
@@ -151,27 +201,22 @@ void LibraryService::refresh() {
 
 void LibraryService::addFiles(const QStringList& paths) {
     QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, paths] {
-            w->guarded([&](storage::Library& library) {
-                for (const QString& file : expand(paths))
-                    w->add(library, file, {});
-                w->refresh(library);
-            });
-        },
-        Qt::QueuedConnection);
+        m_worker, [w = m_worker, paths] { w->enqueue(expand(paths), {}); }, Qt::QueuedConnection);
 }
 
 void LibraryService::addProtectedFile(const QString& path, const QByteArray& password) {
     QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, path, password] {
-            w->guarded([&](storage::Library& library) {
-                w->add(library, path, password);
-                w->refresh(library);
-            });
-        },
-        Qt::QueuedConnection);
+        m_worker, [w = m_worker, path, password] { w->enqueue({path}, password); }, Qt::QueuedConnection);
+}
+
+void LibraryService::cancelReading(const QString& path) {
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, path] { w->cancelReading(path); }, Qt::QueuedConnection);
+}
+
+void LibraryService::setReaderLimits(const ReaderLimits& limits) {
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, limits] { w->setReaderLimits(limits); }, Qt::QueuedConnection);
 }
 
 void LibraryService::removeDocument(qint64 id) {

@@ -1,17 +1,67 @@
 // PDF through Poppler: text in reading order page by page, then the clean-up of textcleanup.h.
+// When Poppler's Qt interface cannot open a file or finds no text in it, Poppler's own pdftotext
+// (poppler-utils) gets its turn before the file is refused: it recovers text from files whose
+// structure is damaged in ways the Qt interface gives up on.
 
 #include "uio/app/ingest.h"
 #include "uio/app/textcleanup.h"
 
 #include <QFileInfo>
+#include <QProcess>
+#include <QStandardPaths>
 #include <poppler-qt6.h>
 
+#include <sys/prctl.h>
+
+#include <csignal>
+
 namespace uio::app {
+
+namespace {
+
+// The pages pdftotext reads (it ends each page with a form feed); empty when it is not installed,
+// fails, or finds no text. It runs inside the reader process's limits, and dies with it.
+QStringList pdftotextPages(const QString& path) {
+    const QString program = QStandardPaths::findExecutable(QStringLiteral("pdftotext"));
+    if (program.isEmpty())
+        return {};
+    QProcess process;
+    process.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGKILL); });
+    process.start(program, {QStringLiteral("-q"), QStringLiteral("-enc"), QStringLiteral("UTF-8"),
+                            QStringLiteral("-eol"), QStringLiteral("unix"), path, QStringLiteral("-")});
+    if (!process.waitForFinished(-1) || process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0)
+        return {};
+    QStringList pages = QString::fromUtf8(process.readAllStandardOutput()).split(QLatin1Char('\f'));
+    if (!pages.isEmpty() && pages.back().trimmed().isEmpty())
+        pages.removeLast();  // after the last page's form feed
+    for (const QString& page : pages) {
+        if (!page.trimmed().isEmpty())
+            return pages;
+    }
+    return {};
+}
+
+IngestedDocument recovered(const QString& path, const QStringList& pages) {
+    IngestedDocument doc;
+    doc.format = QStringLiteral("pdf");
+    const CleanText clean = cleanPages(pages);
+    doc.text = clean.text;
+    doc.pages = clean.pages;
+    doc.title = QFileInfo(path).completeBaseName();
+    doc.warnings << QStringLiteral(
+        "The text was recovered with pdftotext (the file's structure is damaged or "
+        "unusual), without its title and chapters.");
+    return doc;
+}
+
+}  // namespace
 
 IngestedDocument readPdf(const QString& path, const IngestOptions& options) {
     const QString name = QFileInfo(path).fileName();
     std::unique_ptr<Poppler::Document> pdf = Poppler::Document::load(path, options.password, options.password);
     if (!pdf) {
+        if (const QStringList pages = pdftotextPages(path); !pages.isEmpty())
+            return recovered(path, pages);
         throw IngestError(IngestError::Kind::Damaged,
                           QStringLiteral("%1 is not a PDF that can be opened (damaged or not a PDF). "
                                          "Try opening it in a PDF viewer and saving a new copy.")
@@ -48,6 +98,8 @@ IngestedDocument readPdf(const QString& path, const IngestOptions& options) {
     if (options.progress)
         options.progress(n, n);
     if (n == 0 || empty.size() == n) {
+        if (const QStringList recoveredPages = pdftotextPages(path); !recoveredPages.isEmpty())
+            return recovered(path, recoveredPages);
         throw IngestError(
             IngestError::Kind::NoText,
             QStringLiteral("%1 has no text layer (a scan?). Run it through OCR software first, then add it again.")

@@ -2,6 +2,8 @@
 // (full attention fails past the model's positions where UIO goes on; compression and training
 // report per size and per T), and uio-benchreport turns them into tables and plots.
 
+#include "patience.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -21,7 +23,7 @@ struct Run {
 Run start(const QString& program, const QStringList& args) {
     QProcess process;
     process.start(program, args);
-    if (!process.waitForFinished(300000)) {
+    if (!process.waitForFinished(uio::test::kPatienceMs)) {
         process.kill();
         return {-1, {}, "timed out"};
     }

@@ -1,5 +1,7 @@
 // The `uio` command line as scripts use it: real processes, real files, JSON output.
 
+#include "patience.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,10 +20,10 @@ struct Run {
     QByteArray err;
 };
 
-Run uio(const QStringList& args) {
+Run runUio(const QStringList& args) {
     QProcess process;
     process.start(QStringLiteral(UIO_BINARY), args);
-    if (!process.waitForFinished(120000)) {
+    if (!process.waitForFinished(uio::test::kPatienceMs)) {
         process.kill();
         return {-1, {}, "timed out"};
     }
@@ -44,6 +46,7 @@ private Q_SLOTS:
     void recallExperimentLearns();
     void errorsSayWhatToDo_data();
     void errorsSayWhatToDo();
+    void everyCommandHasHelp();
 
 private:
     QTemporaryDir m_dir;
@@ -53,15 +56,15 @@ private:
 void TestCli::initTestCase() {
     QVERIFY(m_dir.isValid());
     m_model = m_dir.filePath(QStringLiteral("tiny"));
-    const Run run = uio({QStringLiteral("make-model"), QStringLiteral("--preset"), QStringLiteral("tiny"),
-                         QStringLiteral("--out"), m_model, QStringLiteral("--seed"), QStringLiteral("4")});
+    const Run run = runUio({QStringLiteral("make-model"), QStringLiteral("--preset"), QStringLiteral("tiny"),
+                            QStringLiteral("--out"), m_model, QStringLiteral("--seed"), QStringLiteral("4")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     QVERIFY(run.err.contains("done"));
 }
 
 void TestCli::tokenizeJson() {
-    const Run run = uio({QStringLiteral("tokenize"), QStringLiteral("--model"), m_model, QStringLiteral("--text"),
-                         QStringLiteral("a cat"), QStringLiteral("--json")});
+    const Run run = runUio({QStringLiteral("tokenize"), QStringLiteral("--model"), m_model, QStringLiteral("--text"),
+                            QStringLiteral("a cat"), QStringLiteral("--json")});
     QCOMPARE(run.exitCode, 0);
     const QJsonObject json = QJsonDocument::fromJson(run.out).object();
     const QJsonArray ids = json[QStringLiteral("ids")].toArray();
@@ -69,8 +72,8 @@ void TestCli::tokenizeJson() {
     QCOMPARE(json[QStringLiteral("pieces")].toArray().size(), ids.size());
     QCOMPARE(json[QStringLiteral("pieces")].toArray().first().toString(), QStringLiteral("<s>"));
 
-    const Run plain = uio({QStringLiteral("tokenize"), QStringLiteral("--model"), m_model, QStringLiteral("--text"),
-                           QStringLiteral("a cat"), QStringLiteral("--no-bos")});
+    const Run plain = runUio({QStringLiteral("tokenize"), QStringLiteral("--model"), m_model, QStringLiteral("--text"),
+                              QStringLiteral("a cat"), QStringLiteral("--no-bos")});
     QStringList expected;
     for (int i = 1; i < ids.size(); ++i)
         expected << QString::number(ids[i].toInt());
@@ -79,9 +82,9 @@ void TestCli::tokenizeJson() {
 
 void TestCli::generateIsReproducibleWithASeed() {
     auto generate = [&](const QString& seed) {
-        return uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--prompt-ids"),
-                    QStringLiteral("1,20,30"), QStringLiteral("--max-new-tokens"), QStringLiteral("12"),
-                    QStringLiteral("--ignore-eos"), QStringLiteral("--seed"), seed, QStringLiteral("--ids")});
+        return runUio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--prompt-ids"),
+                       QStringLiteral("1,20,30"), QStringLiteral("--max-new-tokens"), QStringLiteral("12"),
+                       QStringLiteral("--ignore-eos"), QStringLiteral("--seed"), seed, QStringLiteral("--ids")});
     };
     const Run a = generate(QStringLiteral("5")), b = generate(QStringLiteral("5")), c = generate(QStringLiteral("6"));
     QCOMPARE(a.exitCode, 0);
@@ -91,10 +94,10 @@ void TestCli::generateIsReproducibleWithASeed() {
 }
 
 void TestCli::generateStreamsText() {
-    const Run run = uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--prompt"),
-                         QStringLiteral("Once"), QStringLiteral("--chat"), QStringLiteral("--max-new-tokens"),
-                         QStringLiteral("8"), QStringLiteral("--ignore-eos"), QStringLiteral("--json"),
-                         QStringLiteral("--temperature"), QStringLiteral("0")});
+    const Run run = runUio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--prompt"),
+                            QStringLiteral("Once"), QStringLiteral("--chat"), QStringLiteral("--max-new-tokens"),
+                            QStringLiteral("8"), QStringLiteral("--ignore-eos"), QStringLiteral("--json"),
+                            QStringLiteral("--temperature"), QStringLiteral("0")});
     QCOMPARE(run.exitCode, 0);
     const QList<QByteArray> lines = run.out.trimmed().split('\n');
     QCOMPARE(lines.size(), 9);  // eight tokens and the summary
@@ -109,9 +112,9 @@ void TestCli::generateStreamsText() {
 }
 
 void TestCli::scoreJson() {
-    const Run run = uio({QStringLiteral("score"), QStringLiteral("--model"), m_model, QStringLiteral("--ids"),
-                         QStringLiteral("1,40,41,42,43"), QStringLiteral("--top-k"), QStringLiteral("2"),
-                         QStringLiteral("--json")});
+    const Run run = runUio({QStringLiteral("score"), QStringLiteral("--model"), m_model, QStringLiteral("--ids"),
+                            QStringLiteral("1,40,41,42,43"), QStringLiteral("--top-k"), QStringLiteral("2"),
+                            QStringLiteral("--json")});
     QCOMPARE(run.exitCode, 0);
     const QJsonObject json = QJsonDocument::fromJson(run.out).object();
     const QJsonArray positions = json[QStringLiteral("positions")].toArray();
@@ -146,11 +149,12 @@ void TestCli::trainWritesAnAdapterAndResumes() {
                              QStringLiteral("--out"),
                              out,
                              QStringLiteral("--json")};
-    Run run = uio(common + QStringList{QStringLiteral("--segment-length"), QStringLiteral("16"),
-                                       QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
-                                       QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8"),
-                                       QStringLiteral("--segments"), QStringLiteral("3"), QStringLiteral("--steps"),
-                                       QStringLiteral("4"), QStringLiteral("--lr"), QStringLiteral("0.01")});
+    Run run =
+        runUio(common + QStringList{QStringLiteral("--segment-length"), QStringLiteral("16"),
+                                    QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
+                                    QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8"),
+                                    QStringLiteral("--segments"), QStringLiteral("3"), QStringLiteral("--steps"),
+                                    QStringLiteral("4"), QStringLiteral("--lr"), QStringLiteral("0.01")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     int steps = 0, evaluations = 0;
     for (const QByteArray& line : run.out.split('\n')) {
@@ -167,14 +171,14 @@ void TestCli::trainWritesAnAdapterAndResumes() {
     }
     QCOMPARE(steps, 4);
     QCOMPARE(evaluations, 2);  // at the start and the end
-    run = uio({QStringLiteral("adapter"), QStringLiteral("info"), out});
+    run = runUio({QStringLiteral("adapter"), QStringLiteral("info"), out});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     QCOMPARE(QJsonDocument::fromJson(run.out).object()[QStringLiteral("segment_length")].toInt(), 16);
 
     // The finished run resumes to its end at once; a run folder of other settings is refused.
-    run = uio(common + QStringList{QStringLiteral("--resume"), out + QStringLiteral(".run")});
+    run = runUio(common + QStringList{QStringLiteral("--resume"), out + QStringLiteral(".run")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
-    run = uio(common + QStringList{QStringLiteral("--resume"), m_dir.filePath(QStringLiteral("nothing"))});
+    run = runUio(common + QStringList{QStringLiteral("--resume"), m_dir.filePath(QStringLiteral("nothing"))});
     QCOMPARE(run.exitCode, 2);
     QVERIFY(run.err.contains("holds no checkpoint"));
 }
@@ -182,7 +186,7 @@ void TestCli::trainWritesAnAdapterAndResumes() {
 void TestCli::recallExperimentLearns() {
     // The fact sits in segment 0 of 3 and is asked at the end of segment 2; the base stays
     // frozen, so only the memories can carry it. About 10 s on two cores.
-    const Run run = uio({QStringLiteral("experiment"), QStringLiteral("recall"), QStringLiteral("--json")});
+    const Run run = runUio({QStringLiteral("experiment"), QStringLiteral("recall"), QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QJsonObject result = QJsonDocument::fromJson(run.out.trimmed().split('\n').last()).object();
     QCOMPARE(result[QStringLiteral("experiment")].toString(), QStringLiteral("recall"));
@@ -197,12 +201,12 @@ void TestCli::recallExperimentLearns() {
 
 void TestCli::adapterCompressAndAnswer() {
     const QString adapter = m_dir.filePath(QStringLiteral("adapter.safetensors"));
-    Run run = uio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model,
-                   QStringLiteral("--out"), adapter, QStringLiteral("--segment-length"), QStringLiteral("32"),
-                   QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
-                   QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8")});
+    Run run = runUio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model,
+                      QStringLiteral("--out"), adapter, QStringLiteral("--segment-length"), QStringLiteral("32"),
+                      QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"),
+                      QStringLiteral("4"), QStringLiteral("--alpha"), QStringLiteral("8")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
-    run = uio({QStringLiteral("adapter"), QStringLiteral("info"), adapter});
+    run = runUio({QStringLiteral("adapter"), QStringLiteral("info"), adapter});
     const QJsonObject info = QJsonDocument::fromJson(run.out).object();
     QCOMPARE(info[QStringLiteral("compression")].toInt(), 8);
     QCOMPARE(info[QStringLiteral("num_layers")].toInt(), 2);
@@ -214,25 +218,25 @@ void TestCli::adapterCompressAndAnswer() {
         file.write("The whale swam past the ship at dawn, and the sailors sang. ");
     file.close();
     const QString memory = m_dir.filePath(QStringLiteral("doc.memory.safetensors"));
-    run = uio({QStringLiteral("compress"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
-               QStringLiteral("--text-file"), text, QStringLiteral("--out"), memory});
+    run = runUio({QStringLiteral("compress"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+                  QStringLiteral("--text-file"), text, QStringLiteral("--out"), memory});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QJsonObject compressed = QJsonDocument::fromJson(run.out).object();
     const int tokens = compressed[QStringLiteral("tokens")].toInt();
     QCOMPARE(compressed[QStringLiteral("segments")].toInt(), tokens / 32);
     QCOMPARE(compressed[QStringLiteral("residual_tokens")].toInt(), tokens % 32);
 
-    run = uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
-               QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("Who sang?"),
-               QStringLiteral("--chat"), QStringLiteral("--max-new-tokens"), QStringLiteral("40"),
-               QStringLiteral("--ignore-eos"), QStringLiteral("--json")});
+    run = runUio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+                  QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("Who sang?"),
+                  QStringLiteral("--chat"), QStringLiteral("--max-new-tokens"), QStringLiteral("40"),
+                  QStringLiteral("--ignore-eos"), QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QJsonObject summary = QJsonDocument::fromJson(run.out.trimmed().split('\n').last()).object();
     QCOMPARE(summary[QStringLiteral("generated_tokens")].toInt(), 40);
 
-    run = uio({QStringLiteral("score"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
-               QStringLiteral("--segment-length"), QStringLiteral("32"), QStringLiteral("--text-file"), text,
-               QStringLiteral("--json")});
+    run = runUio({QStringLiteral("score"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), adapter,
+                  QStringLiteral("--segment-length"), QStringLiteral("32"), QStringLiteral("--text-file"), text,
+                  QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QJsonObject score = QJsonDocument::fromJson(run.out).object();
     QCOMPARE(score[QStringLiteral("positions")].toArray().size(), tokens);
@@ -240,12 +244,12 @@ void TestCli::adapterCompressAndAnswer() {
 
     // A memory file made with another adapter is refused.
     const QString other = m_dir.filePath(QStringLiteral("other.safetensors"));
-    uio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model, QStringLiteral("--out"),
-         other, QStringLiteral("--segment-length"), QStringLiteral("32"), QStringLiteral("--memory-tokens"),
-         QStringLiteral("4"), QStringLiteral("--rank"), QStringLiteral("4"), QStringLiteral("--seed"),
-         QStringLiteral("9")});
-    run = uio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), other,
-               QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("x")});
+    runUio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model,
+            QStringLiteral("--out"), other, QStringLiteral("--segment-length"), QStringLiteral("32"),
+            QStringLiteral("--memory-tokens"), QStringLiteral("4"), QStringLiteral("--rank"), QStringLiteral("4"),
+            QStringLiteral("--seed"), QStringLiteral("9")});
+    run = runUio({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), other,
+                  QStringLiteral("--memory"), memory, QStringLiteral("--prompt"), QStringLiteral("x")});
     QCOMPARE(run.exitCode, 1);
     QVERIFY2(run.err.contains("compressed with another adapter"), run.err.constData());
 }
@@ -288,9 +292,56 @@ void TestCli::errorsSayWhatToDo() {
     QFETCH(QStringList, args);
     QFETCH(int, exitCode);
     QFETCH(QString, message);
-    const Run run = uio(args);
+    const Run run = runUio(args);
     QCOMPARE(run.exitCode, exitCode);
     QVERIFY2(QString::fromUtf8(run.err).contains(message), run.err.constData());
+}
+
+namespace {
+
+// The names listed under a help text's heading ("Commands:"), two spaces in, one per line.
+QStringList listedNames(const QByteArray& help) {
+    QStringList names;
+    for (const QByteArray& line : help.split('\n')) {
+        if (line.startsWith("  ") && !line.startsWith("   "))
+            names << QString::fromUtf8(line.trimmed().split(' ').first());
+    }
+    return names;
+}
+
+}  // namespace
+
+// `uio X --help` and `uio X Y --help` print help and succeed for every command and verb, also
+// for those that need arguments; `uio bench` alone lists its verbs.
+void TestCli::everyCommandHasHelp() {
+    const Run top = runUio({QStringLiteral("--help")});
+    QCOMPARE(top.exitCode, 0);
+    const QStringList commands = listedNames(top.out.mid(top.out.indexOf("Commands:")));
+    QVERIFY2(commands.size() >= 14, top.out.constData());
+    int checked = 0;
+    for (const QString& command : commands) {
+        const Run help = runUio({command, QStringLiteral("--help")});
+        QVERIFY2(help.exitCode == 0, qPrintable(command + QStringLiteral(": ") + QString::fromUtf8(help.err)));
+        QVERIFY2(help.out.contains("Usage: uio " + command.toUtf8()),
+                 qPrintable(command + QLatin1Char('\n') + QString::fromUtf8(help.out)));
+        QVERIFY2(help.err.isEmpty(), help.err.constData());
+        ++checked;
+        if (!help.out.contains("<what>"))
+            continue;
+        const QStringList verbs = listedNames(help.out.mid(help.out.indexOf('\n')));
+        QVERIFY2(!verbs.isEmpty(), help.out.constData());
+        for (const QString& verb : verbs) {
+            const Run verbHelp = runUio({command, verb, QStringLiteral("--help")});
+            QVERIFY2(verbHelp.exitCode == 0, qPrintable(command + QLatin1Char(' ') + verb));
+            QVERIFY2(verbHelp.out.contains("Usage: uio " + command.toUtf8() + ' ' + verb.toUtf8()),
+                     verbHelp.out.constData());
+            ++checked;
+        }
+    }
+    qInfo("%d commands and verbs print their help", checked);
+    const Run ingest = runUio({QStringLiteral("ingest"), QStringLiteral("--help")});
+    QVERIFY(ingest.out.contains("--memory-limit"));
+    QVERIFY(!ingest.err.contains("give at least one file"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

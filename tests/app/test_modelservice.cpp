@@ -1,6 +1,7 @@
 // The model worker thread through its signals: configure, compress, ask while a long document
 // compresses (the answer goes first, compression resumes), failures as messages.
 
+#include "patience.h"
 #include "uio/app/modelservice.h"
 #include "uio/model/engine.h"
 #include "uio/model/model_maker.h"
@@ -65,24 +66,24 @@ void TestModelService::compressAndAskAcrossThreads() {
     QSignalSpy text(&service, &app::ModelService::answerText);
     QSignalSpy answered(&service, &app::ModelService::answerFinished);
     service.configure(m_settings);
-    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 30000);
+    UIO_TRY_COMPARE(ready.count(), 1);
     const QStringList notices = ready.at(0).at(1).toStringList();
     if (!model::runtime_info().cuda_available) {
         QVERIFY(!notices.isEmpty() && notices.front().contains(QStringLiteral("running on the CPU")));
     }
     service.compress(small);
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    UIO_TRY_COMPARE(finished.count(), 1);
     QCOMPARE(finished.at(0).at(0).toLongLong(), small);
 
     service.compress(big);
-    QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 2, 30000);  // the big one is under way
+    UIO_TRY_VERIFY(progress.count() > 2);  // the big one is under way
     app::AskSettings ask;
     ask.maxNewTokens = 10;
     service.ask(chat, QStringLiteral("What is in it?"), ask);
-    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);
+    UIO_TRY_COMPARE(answered.count(), 1);
     QVERIFY(finished.count() == 1);  // the answer did not wait for the big document
     QVERIFY(text.count() >= 1);
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);  // and compression went on afterwards
+    UIO_TRY_COMPARE(finished.count(), 2);  // and compression went on afterwards
     QCOMPARE(finished.at(1).at(0).toLongLong(), big);
 
     storage::Library library(m_settings.databasePath.toStdString());
@@ -98,11 +99,11 @@ void TestModelService::failuresArriveAsMessages() {
     app::ModelSettings wrong = m_settings;
     wrong.modelDir = m_dir.filePath(QStringLiteral("nowhere"));
     service.configure(wrong);
-    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+    UIO_TRY_COMPARE(failed.count(), 1);
     QVERIFY(failed.at(0).at(0).toString().contains(QStringLiteral("config.json")));
     QSignalSpy answerFailed(&service, &app::ModelService::answerFailed);
     service.ask(1, QStringLiteral("anyone?"), {});
-    QTRY_COMPARE(answerFailed.count(), 1);
+    UIO_TRY_COMPARE(answerFailed.count(), 1);
     QVERIFY(answerFailed.at(0).at(1).toString().contains(QStringLiteral("No model is loaded")));
 }
 
@@ -114,7 +115,7 @@ void TestModelService::createsAnAdapterForAModelFolder() {
     settings.device = QStringLiteral("cpu");
     settings.adapterPath = m_dir.filePath(QStringLiteral("made/for-tiny.safetensors"));
     service.createAdapter(settings);
-    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 30000);
+    UIO_TRY_COMPARE(ready.count(), 1);
     QCOMPARE(created.count(), 1);
     const model::AdapterInfo info = model::read_adapter_info_file(settings.adapterPath.toStdString());
     QCOMPARE(info.config.segment_length, int64_t(1024));

@@ -1,13 +1,16 @@
 // PDFs through Poppler and the clean-up: reading order, headers and page numbers dropped,
 // hyphenation joined, page map, outline-free sections, passwords, scans, damage, progress, cancel.
 
+#include "patience.h"
 #include "testfiles.h"
 #include "uio/app/ingest.h"
 
 #include <QElapsedTimer>
 #include <QFile>
-#include <QFutureWatcher>
+#include <QProcess>
+#include <QRegularExpression>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -37,7 +40,8 @@ private Q_SLOTS:
     void damagedAndForeignFiles_data();
     void damagedAndForeignFiles();
     void longPdfReportsProgressAndCancels();
-    void asyncWithFuture();
+    void damagedStructureReadsAsPdftotextDoes_data();
+    void damagedStructureReadsAsPdftotextDoes();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -204,16 +208,103 @@ void TestPdf::longPdfReportsProgressAndCancels() {
     QVERIFY(!doc.text.contains(QStringLiteral("Herman Melville")));
 }
 
-void TestPdf::asyncWithFuture() {
-    const QString path = m_dir->filePath(QStringLiteral("async.pdf"));
-    testfiles::writePdf(path, {{{QStringLiteral("Read off the GUI thread."), 12}}, {{QStringLiteral("Second."), 12}}});
-    QFutureWatcher<IngestedDocument> watcher;
-    QSignalSpy finished(&watcher, &QFutureWatcher<IngestedDocument>::finished);
-    QSignalSpy progress(&watcher, &QFutureWatcher<IngestedDocument>::progressValueChanged);
-    watcher.setFuture(ingestFileAsync(path));
-    QTRY_COMPARE(finished.count(), 1);
-    QVERIFY(watcher.result().text.startsWith(QStringLiteral("Read off the GUI thread.")));
-    QVERIFY(progress.count() >= 1);
+// Damaged variants of a plain two-page PDF, each read as Poppler's own pdftotext reads it (the
+// independent reference): the same words, or, where pdftotext finds nothing, a clear error.
+void TestPdf::damagedStructureReadsAsPdftotextDoes_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    const QList<QByteArray> objects =
+        testfiles::textPdfObjects({QStringLiteral("The lighthouse keeper counted 217 ships.\nNone of them stopped."),
+                                   QStringLiteral("On the second page the fog lifts.")});
+    QList<qsizetype> offsets;
+    const QByteArray pdf = testfiles::pdfFromObjects(objects, &offsets);
+    const qsizetype xref = pdf.indexOf("xref\n");
+    QTest::newRow("intact") << pdf;
+
+    QByteArray shifted = pdf;  // every offset in the table points 7 bytes too far
+    for (int i = 0; i < offsets.size(); ++i) {
+        const QByteArray entry = QByteArray::number(offsets[i]).rightJustified(10, '0') + " 00000 n";
+        shifted.replace(entry, QByteArray::number(offsets[i] + 7).rightJustified(10, '0') + " 00000 n");
+    }
+    QTest::newRow("broken xref offsets") << shifted;
+
+    QByteArray length = pdf;
+    length.replace("<< /Length ", "<< /Length 9");  // 9 followed by the true length: far too long
+    QTest::newRow("wrong stream length") << length;
+
+    QByteArray noTrailer = pdf;
+    const qsizetype trailer = noTrailer.indexOf("trailer");
+    noTrailer.remove(trailer, noTrailer.indexOf(">>", trailer) + 2 - trailer);
+    QTest::newRow("missing trailer") << noTrailer;
+
+    QTest::newRow("truncated tail") << pdf.left(xref - 20);
+    QTest::newRow("truncated in the second page") << pdf.left(offsets[6] + 60);
+
+    // An incremental update whose table and /Prev point into nothing.
+    QTest::newRow("incremental update breaks the xref")
+        << pdf +
+               "8 0 obj\n<< /Producer (an editor) >>\nendobj\nxref\n0 1\n0000000000 65535 f \n8 1\n0000099999 00000 n "
+               "\ntrailer\n<< /Size 9 /Root 1 0 R /Prev 424242 >>\nstartxref\n" +
+               QByteArray::number(pdf.size() + 46) + "\n%%EOF\n";
+
+    // Objects written last to first, the table still right.
+    QByteArray reversed = "%PDF-1.4\n";
+    QList<qsizetype> at(objects.size());
+    for (qsizetype i = objects.size() - 1; i >= 0; --i) {
+        at[i] = reversed.size();
+        reversed += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+    }
+    const qsizetype table = reversed.size();
+    reversed += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
+    for (const qsizetype offset : at)
+        reversed += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
+    reversed += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
+                QByteArray::number(table) + "\n%%EOF\n";
+    QTest::newRow("objects out of order") << reversed;
+    QTest::newRow("out of order, no table") << reversed.left(table);
+    QTest::newRow("header only") << pdf.left(200);
+
+    // Text outside the crop box: Poppler's Qt interface reads within it and finds nothing, pdftotext
+    // reads the media box; the fallback takes pdftotext's words.
+    QList<QByteArray> cropped = objects;
+    cropped[3].replace("/MediaBox [0 0 612 792]", "/MediaBox [0 0 612 792] /CropBox [300 0 612 400]");
+    cropped[5].replace("/MediaBox [0 0 612 792]", "/MediaBox [0 0 612 792] /CropBox [300 0 612 400]");
+    QTest::newRow("text outside the crop box") << testfiles::pdfFromObjects(cropped);
+}
+
+void TestPdf::damagedStructureReadsAsPdftotextDoes() {
+    QFETCH(QByteArray, bytes);
+    const QString pdftotext = QStandardPaths::findExecutable(QStringLiteral("pdftotext"));
+    if (pdftotext.isEmpty())
+        QSKIP("pdftotext (poppler-utils) is not installed; scripts/setup.sh installs it");
+    const QString path = m_dir->filePath(QStringLiteral("damaged.pdf"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(bytes);
+    file.close();
+
+    QProcess reference;
+    reference.start(pdftotext,
+                    {QStringLiteral("-q"), QStringLiteral("-enc"), QStringLiteral("UTF-8"), path, QStringLiteral("-")});
+    QVERIFY(reference.waitForFinished(uio::test::kPatienceMs));
+    const auto words = [](const QString& text) {
+        return text.split(QRegularExpression(QStringLiteral("\\s+")), Qt::SkipEmptyParts);
+    };
+    const QStringList expected =
+        reference.exitCode() == 0 ? words(QString::fromUtf8(reference.readAllStandardOutput())) : QStringList();
+    try {
+        const IngestedDocument doc = ingestFile(path);
+        qInfo("read %lld words (pdftotext: %lld)%s", static_cast<long long>(words(doc.text).size()),
+              static_cast<long long>(expected.size()),
+              doc.warnings.isEmpty() ? "" : qPrintable(QStringLiteral("; ") + doc.warnings.join(QLatin1Char(' '))));
+        QCOMPARE(words(doc.text), expected);
+        QCOMPARE(doc.warnings.join(QLatin1Char(' ')).contains(QStringLiteral("pdftotext")),
+                 QByteArray(QTest::currentDataTag()) == "text outside the crop box");
+    } catch (const IngestError& e) {
+        qInfo("refused: %s", qPrintable(e.message()));
+        QVERIFY2(expected.isEmpty(), qPrintable(QStringLiteral("pdftotext reads: ") + expected.join(QLatin1Char(' '))));
+        QVERIFY(e.kind() == IngestError::Kind::Damaged || e.kind() == IngestError::Kind::NoText);
+        QVERIFY(e.message().contains(QStringLiteral("damaged.pdf")));
+    }
 }
 
 QTEST_MAIN(TestPdf)

@@ -3,6 +3,7 @@
 // over two documents persisted as they stream, a full disk reported with nothing lost, and the
 // same through the `uio` command line with processes killed at random moments.
 
+#include "patience.h"
 #include "uio/app/chatservice.h"
 #include "uio/app/compressor.h"
 #include "uio/model/model_maker.h"
@@ -62,7 +63,7 @@ struct Run {
 Run runUio(const QStringList& args) {
     QProcess p;
     p.start(QStringLiteral(UIO_BINARY), args);
-    p.waitForFinished(300000);
+    p.waitForFinished(uio::test::kPatienceMs);
     return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
 }
 
@@ -280,15 +281,30 @@ void TestServices::killedCommandLineCompressionResumes() {
                                QStringLiteral("--adapter"),
                                m_adapter,
                                QStringLiteral("--json")};
+    // Each run is killed right after it reports its k-th committed batch (k random): whatever the
+    // machine's speed, every kill lands in the middle of the work.
     QRandomGenerator random(42);
+    int killedAfter = 0;
     for (int round = 0; round < 10; ++round) {
         QProcess p;
         p.start(QStringLiteral(UIO_BINARY), compress + QStringList{QStringLiteral("--db"), db});
         QVERIFY(p.waitForStarted());
-        QTest::qWait(static_cast<int>(random.bounded(200, 700)));
+        const int k = static_cast<int>(random.bounded(1, 4));
+        int reported = 0;
+        while (reported < k) {
+            if (!p.canReadLine() && !p.waitForReadyRead(uio::test::kPatienceMs))
+                QFAIL(qPrintable(QStringLiteral("uio compress ended before its progress: ") +
+                                 QString::fromUtf8(p.readAllStandardError())));
+            while (p.canReadLine()) {
+                if (p.readLine().contains("\"segments_done\""))
+                    ++reported;
+            }
+        }
         p.kill();
-        p.waitForFinished();
+        QVERIFY(p.waitForFinished(uio::test::kPatienceMs));
+        killedAfter += reported;
     }
+    qInfo("killed 10 runs after %d reported batches in all", killedAfter);
     const Run finish = runUio(compress + QStringList{QStringLiteral("--db"), db});
     QCOMPARE(finish.exitCode, 0);
     const Run whole = runUio(compress + QStringList{QStringLiteral("--db"), ref});
@@ -319,9 +335,9 @@ void TestServices::killedChatKeepsQuestionAndPartialAnswer() {
              QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), m_adapter, QStringLiteral("--ignore-eos"),
              QStringLiteral("--max-new-tokens"), QStringLiteral("1000000"), QStringLiteral("Tell me everything.")});
     QVERIFY(p.waitForStarted());
-    QTRY_VERIFY_WITH_TIMEOUT(p.bytesAvailable() > 200, 30000);  // the answer is streaming
+    UIO_TRY_VERIFY(p.bytesAvailable() > 200);  // the answer is streaming
     p.kill();
-    p.waitForFinished();
+    QVERIFY(p.waitForFinished(uio::test::kPatienceMs));
     storage::Library library(db.toStdString());
     QCOMPARE(library.integrity_check(), std::string("ok"));
     const auto messages = storage::Chats(library.db()).messages(1);

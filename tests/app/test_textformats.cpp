@@ -20,6 +20,7 @@ private Q_SLOTS:
     void encodings();
     void markdownHeadingsBecomeSections();
     void html();
+    void millionNestedElements();
     void badFiles_data();
     void badFiles();
     void pageCleanup();
@@ -95,6 +96,19 @@ spanning lines.<br>After a break.</p><!-- a comment --><ul><li>one</li><li>two &
     QCOMPARE(doc.sections[1].level, 2);
     QVERIFY(doc.text.mid(doc.sections[1].offset).startsWith(QStringLiteral("Sub")));
     QCOMPARE(htmlToText(QString::fromUtf8(html)).anchors.value(QStringLiteral("x")), doc.sections[1].offset);
+}
+
+// Nesting is counted, never recursed into: a million open elements are text like any other.
+void TestTextFormats::millionNestedElements() {
+    QString html = QStringLiteral("<html><body>");
+    for (int i = 0; i < 1'000'000; ++i)
+        html += QStringLiteral("<div><span>");
+    html += QStringLiteral("<h1>Deep</h1><p>The bottom of the well.</p>");
+    for (int i = 0; i < 1'000'000; ++i)
+        html += QStringLiteral("</span></div>");
+    const HtmlText text = htmlToText(html + QStringLiteral("</body></html>"));
+    QCOMPARE(text.text, QStringLiteral("Deep\n\nThe bottom of the well."));
+    QCOMPARE(text.headings.size(), 1);
 }
 
 void TestTextFormats::badFiles_data() {

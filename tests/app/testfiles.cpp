@@ -9,6 +9,8 @@
 #include <quazip.h>
 #include <quazipfile.h>
 
+#include <zlib.h>
+
 namespace testfiles {
 
 void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& title) {
@@ -114,6 +116,132 @@ void writeEncryptedPdf(const QString& path, const QString& text, const QByteArra
     QFile file(path);
     file.open(QIODevice::WriteOnly);
     file.write(pdf);
+}
+
+QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets) {
+    QByteArray pdf = "%PDF-1.4\n";
+    QList<qsizetype> at;
+    for (int i = 0; i < objects.size(); ++i) {
+        at << pdf.size();
+        pdf += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+    }
+    const qsizetype xref = pdf.size();
+    pdf += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
+    for (const qsizetype offset : at)
+        pdf += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
+    pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
+           QByteArray::number(xref) + "\n%%EOF\n";
+    if (offsets)
+        *offsets = at;
+    return pdf;
+}
+
+QList<QByteArray> textPdfObjects(const QStringList& pages) {
+    // 1 catalog, 2 pages, 3 font, then a page object and its content per page.
+    QByteArray kids;
+    for (int p = 0; p < pages.size(); ++p)
+        kids += QByteArray::number(4 + 2 * p) + " 0 R ";
+    QList<QByteArray> objects{
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [" + kids + "] /Count " + QByteArray::number(pages.size()) + " >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    };
+    for (int p = 0; p < pages.size(); ++p) {
+        QByteArray content = "BT /F1 12 Tf 72 720 Td 14 TL";
+        for (const QString& line : pages[p].split(QLatin1Char('\n')))
+            content += " (" + line.toLatin1() + ") '";
+        content += " ET";
+        objects << "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents " + QByteArray::number(5 + 2 * p) +
+                       " 0 R /Resources << /Font << /F1 3 0 R >> >> >>";
+        objects << "<< /Length " + QByteArray::number(content.size()) + " >>\nstream\n" + content + "\nendstream";
+    }
+    return objects;
+}
+
+namespace {
+
+// `piece` repeated `repeats` times, compressed, then compressed again, without ever holding more
+// than one copy. The inner stream ends each piece with a full flush, so that a compressed piece
+// refers to nothing before it and may itself be repeated; it never ends (a bomb is stopped long
+// before its end).
+QByteArray deflateTwice(const QByteArray& piece, qint64 repeats) {
+    z_stream inner{};
+    deflateInit(&inner, 9);
+    QByteArray once(piece.size() + 1024, '\0');
+    inner.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.constData()));
+    inner.avail_in = static_cast<uInt>(piece.size());
+    inner.next_out = reinterpret_cast<Bytef*>(once.data());
+    inner.avail_out = static_cast<uInt>(once.size());
+    deflate(&inner, Z_FULL_FLUSH);
+    once.resize(static_cast<qsizetype>(inner.total_out));
+    deflateEnd(&inner);
+    const QByteArray header = once.left(2), body = once.mid(2);
+
+    z_stream outer{};
+    deflateInit(&outer, 9);
+    QByteArray out;
+    QByteArray buffer(1 << 16, '\0');
+    const auto feed = [&](const QByteArray& bytes, int flush) {
+        outer.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.constData()));
+        outer.avail_in = static_cast<uInt>(bytes.size());
+        do {
+            outer.next_out = reinterpret_cast<Bytef*>(buffer.data());
+            outer.avail_out = static_cast<uInt>(buffer.size());
+            deflate(&outer, flush);
+            out.append(buffer.constData(), buffer.size() - static_cast<qsizetype>(outer.avail_out));
+        } while (outer.avail_out == 0);
+    };
+    feed(header, Z_NO_FLUSH);
+    for (qint64 i = 0; i < repeats; ++i)
+        feed(body, Z_NO_FLUSH);
+    feed({}, Z_FINISH);
+    deflateEnd(&outer);
+    return out;
+}
+
+}  // namespace
+
+void writeBombPdf(const QString& path, qint64 inflatedBytes, bool drawsText) {
+    // 1 MiB of operators, repeated: lines of text placed all over the page (every glyph becomes a
+    // word the text extractor keeps: about 100 MB a second of its memory), or save/restore pairs.
+    QByteArray piece;
+    for (int line = 0; piece.size() < (1 << 20); ++line) {
+        piece += drawsText ? "BT /F1 10 Tf " + QByteArray::number(72 + line % 5 * 100) + ' ' +
+                                 QByteArray::number(50 + line / 5 % 60 * 12) + " Td (uio bomb uio bomb uio bomb) Tj ET "
+                           : QByteArray("q Q q Q q Q q Q ");
+    }
+    const QByteArray twice = deflateTwice(piece, std::max<qint64>(1, inflatedBytes / piece.size()));
+    QList<QByteArray> objects = textPdfObjects({QStringLiteral("Nothing to see here.")});
+    objects[4] = "<< /Length " + QByteArray::number(twice.size()) +
+                 " /Filter [/FlateDecode /FlateDecode] >>\nstream\n" + twice + "\nendstream";
+    QFile file(path);
+    file.open(QIODevice::WriteOnly);
+    file.write(pdfFromObjects(objects));
+}
+
+void writeDeepEpub(const QString& path, int depth, const QString& sentence) {
+    const QByteArray container = R"(<?xml version="1.0"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+  <rootfiles><rootfile full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles>
+</container>)";
+    const QByteArray opf = R"(<?xml version="1.0"?>
+<package xmlns="http://www.idpf.org/2007/opf" version="2.0" unique-identifier="id">
+  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Deep</dc:title></metadata>
+  <manifest><item id="c" href="chapter.xhtml" media-type="application/xhtml+xml"/></manifest>
+  <spine><itemref idref="c"/></spine>
+</package>)";
+    QByteArray xhtml = "<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"><body>";
+    xhtml.reserve(xhtml.size() + 11 * qsizetype(depth) + 200);
+    for (int i = 0; i < depth; ++i)
+        xhtml += "<div>";
+    xhtml += "<p>" + sentence.toUtf8() + "</p>";
+    for (int i = 0; i < depth; ++i)
+        xhtml += "</div>";
+    xhtml += "</body></html>";
+    writeZip(path, {{QStringLiteral("mimetype"), "application/epub+zip"},
+                    {QStringLiteral("META-INF/container.xml"), container},
+                    {QStringLiteral("content.opf"), opf},
+                    {QStringLiteral("chapter.xhtml"), xhtml}});
 }
 
 QByteArray randomBytes(qsizetype n, quint32 seed) {

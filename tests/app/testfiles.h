@@ -23,6 +23,21 @@ void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& t
 // A one-page PDF whose content says `text`, encrypted with the user password `password`.
 void writeEncryptedPdf(const QString& path, const QString& text, const QByteArray& password);
 
+// A PDF written byte by byte from its objects (numbered from 1, object 1 the catalog), with its
+// cross-reference table and trailer; `offsets` gets each object's byte offset.
+QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets = nullptr);
+
+// The objects of a plain PDF: one page per entry, its text in Helvetica, content not compressed.
+QList<QByteArray> textPdfObjects(const QStringList& pages);
+
+// A one-page PDF of a few kilobytes whose content stream, compressed twice, inflates to about
+// `inflatedBytes` of operators: a decompression bomb. Text-drawing ones fill the extractor's memory;
+// otherwise save/restore pairs only take time.
+void writeBombPdf(const QString& path, qint64 inflatedBytes, bool drawsText = true);
+
+// An EPUB whose one chapter nests `depth` <div> elements around a sentence.
+void writeDeepEpub(const QString& path, int depth, const QString& sentence);
+
 // n bytes of noise, the same for the same seed: the "random-byte file" of every format.
 QByteArray randomBytes(qsizetype n, quint32 seed);
 

@@ -3,6 +3,7 @@
 // on the real Llama-2 tokenizer.
 
 #include "bpe_trainer.h"
+#include "patience.h"
 #include "sentencepiece_model.h"
 #include "uio/model/error.h"
 #include "uio/model/synthetic_text.h"
@@ -36,7 +37,7 @@ std::vector<int32_t> spmEncode(const QString& model, const QString& text) {
                   {QStringLiteral("--model=") + model, QStringLiteral("--output_format=id")});
     process.write(text.toUtf8() + '\n');
     process.closeWriteChannel();
-    if (!process.waitForFinished(30000) || process.exitCode() != 0) {
+    if (!process.waitForFinished(uio::test::kPatienceMs) || process.exitCode() != 0) {
         qWarning("spm_encode failed: %s", process.readAllStandardError().constData());
         return {};
     }
@@ -57,7 +58,7 @@ QString spmDecode(const QString& model, const std::vector<int32_t>& ids) {
         line += QByteArray::number(id) + ' ';
     process.write(line.trimmed() + '\n');
     process.closeWriteChannel();
-    process.waitForFinished(30000);
+    process.waitForFinished(uio::test::kPatienceMs);
     QByteArray out = process.readAllStandardOutput();
     out.chop(1);  // the newline spm_decode adds
     return QString::fromUtf8(out);

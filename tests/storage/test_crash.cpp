@@ -1,6 +1,7 @@
 // A writer killed with SIGKILL at random moments never leaves a damaged library or a partial
 // segment, and never loses a committed one. Also: readers and a writer on separate connections.
 
+#include "patience.h"
 #include "uio/common/checksum.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
@@ -35,14 +36,24 @@ void TestCrash::killedWriterLosesNothingCommitted() {
         QProcess writer;
         writer.start(QStringLiteral(CRASH_WRITER), {db, QString::number(next)});
         QVERIFY(writer.waitForStarted());
-        QTest::qWait(static_cast<int>(random.bounded(60, 400)));
-        writer.kill();  // SIGKILL
-        QVERIFY(writer.waitForFinished());
+        // Killed right after its k-th report (k random), so the kill lands mid-write on any machine.
+        const int k = static_cast<int>(random.bounded(1, 40));
         int64_t last_reported = next - 1;
-        for (const QByteArray& line : writer.readAllStandardOutput().split('\n')) {
-            if (line.startsWith("committed "))
-                last_reported = line.mid(10).toLongLong();
+        const auto readReports = [&] {
+            while (writer.canReadLine()) {
+                const QByteArray line = writer.readLine();
+                if (line.startsWith("committed "))
+                    last_reported = line.mid(10).trimmed().toLongLong();
+            }
+        };
+        while (last_reported - next + 1 < k) {
+            QVERIFY2(writer.canReadLine() || writer.waitForReadyRead(uio::test::kPatienceMs),
+                     writer.readAllStandardError().constData());
+            readReports();
         }
+        writer.kill();  // SIGKILL
+        QVERIFY(writer.waitForFinished(uio::test::kPatienceMs));
+        readReports();
 
         Library library(db.toStdString());
         QCOMPARE(library.integrity_check(), std::string("ok"));

@@ -4,6 +4,7 @@
 // resumed from its checkpoint and finished; a cancelled run gone. Every page is saved as a
 // screenshot for review.
 
+#include "patience.h"
 #include "uio/app/libraryservice.h"
 #include "uio/ui/mainwindow.h"
 #include "uitest.h"
@@ -16,6 +17,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QListView>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPushButton>
@@ -49,12 +51,18 @@ QString generatedText(int sentences, int seed) {
     return text;
 }
 
-// Clicks `button` of the next message box that opens, from inside its own event loop.
+// Clicks `button` of the next message box that opens, from inside its own event loop: looks for
+// it on every turn of the loop until it is there, however late that is.
 void answerNextMessageBox(QMessageBox::StandardButton button) {
-    QTimer::singleShot(50, [button] {
-        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget()))
+    auto* poll = new QTimer;
+    QObject::connect(poll, &QTimer::timeout, [poll, button] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            poll->stop();
+            poll->deleteLater();
             box->button(button)->click();
+        }
     });
+    poll->start(10);
 }
 
 }  // namespace
@@ -105,20 +113,23 @@ void TestFineTune::initTestCase() {
         files << path;
     }
     library.addFiles(files);
-    QTRY_COMPARE_WITH_TIMEOUT(added.count(), 2, 20000);
+    UIO_TRY_COMPARE(added.count(), 2);
 }
 
 std::unique_ptr<TestFineTune::Desk> TestFineTune::openDesk() {
     auto desk = std::make_unique<Desk>(m_settings.databasePath, m_settings);
     desk->window.show();
     if (!QTest::qWaitForWindowExposed(&desk->window) ||
-        !QTest::qWaitFor([&] { return desk->ready.count() > 0; }, 30000))
+        !QTest::qWaitFor([&] { return desk->ready.count() > 0; }, uio::test::kPatienceMs))
         return nullptr;
     return desk;
 }
 
 QWizard* TestFineTune::openWizard(Desk& desk) {
-    QTest::qWait(200);  // the library's rows reach the window
+    // The wizard offers the library's documents: wait for both rows to reach the window.
+    auto* list = desk.window.findChild<QListView*>(QStringLiteral("documentList"));
+    if (!list || !QTest::qWaitFor([&] { return list->model()->rowCount() >= 2; }, uio::test::kPatienceMs))
+        return nullptr;
     desk.window.findChild<QAction*>(QStringLiteral("fineTuneAction"))->trigger();
     auto* wizard = desk.window.findChild<QWizard*>(QStringLiteral("fineTuneWizard"));
     if (wizard && !QTest::qWaitForWindowExposed(wizard))
@@ -131,12 +142,12 @@ QWizard* TestFineTune::readyToTrain(Desk& desk, int steps) {
     if (!wizard)
         return nullptr;
     tickOnly(wizard, QStringLiteral("Long notes"));
-    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::NextButton)->isEnabled(); }, 20000))
+    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::NextButton)->isEnabled(); }, uio::test::kPatienceMs))
         return nullptr;
     wizard->button(QWizard::NextButton)->click();
     wizard->button(QWizard::NextButton)->click();
     setSteps(wizard, steps, 2);
-    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::CommitButton)->isEnabled(); }, 20000))
+    if (!QTest::qWaitFor([&] { return wizard->button(QWizard::CommitButton)->isEnabled(); }, uio::test::kPatienceMs))
         return nullptr;
     return wizard;
 }
@@ -170,11 +181,11 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QVERIFY(!next->isEnabled());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-1-corpus-empty")));
     tickOnly(wizard, QStringLiteral("Short"));
-    QTRY_VERIFY_WITH_TIMEOUT(summary->text().contains(QStringLiteral("less than two segments")), 20000);
+    UIO_TRY_VERIFY(summary->text().contains(QStringLiteral("less than two segments")));
     QVERIFY(!next->isEnabled());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-1-corpus-short")));
     tickOnly(wizard, QStringLiteral("Long notes"));
-    QTRY_VERIFY_WITH_TIMEOUT(summary->text().contains(QStringLiteral("held out")), 20000);
+    UIO_TRY_VERIFY(summary->text().contains(QStringLiteral("held out")));
     QVERIFY2(next->isEnabled(), qPrintable(summary->text()));
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-1-corpus")));
 
@@ -189,18 +200,18 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QAbstractButton* commit = wizard->button(QWizard::CommitButton);
     auto* problem = wizard->findChild<QLabel*>(QStringLiteral("settingsProblem"));
     setSteps(wizard, 0, 2);
-    QTRY_VERIFY(problem->text().contains(QStringLiteral("at least one step")));
+    UIO_TRY_VERIFY(problem->text().contains(QStringLiteral("at least one step")));
     QVERIFY(!commit->isEnabled());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-3-settings-zero-steps")));
     setSteps(wizard, 200, 256);
-    QTRY_VERIFY_WITH_TIMEOUT(problem->text().contains(QStringLiteral("needs two")), 20000);
+    UIO_TRY_VERIFY(problem->text().contains(QStringLiteral("needs two")));
     QVERIFY(!commit->isEnabled());
     setSteps(wizard, 200, 2);
     // In bf16 while the model is loaded in f32: loaded for the run in bf16, and back after.
     auto* precision = wizard->findChild<QComboBox*>(QStringLiteral("trainingPrecision"));
     precision->setCurrentIndex(precision->findData(QStringLiteral("bf16")));
     auto* estimate = wizard->findChild<QLabel*>(QStringLiteral("estimate"));
-    QTRY_VERIFY_WITH_TIMEOUT(commit->isEnabled() && estimate->text().contains(QStringLiteral("cpu, bf16")), 20000);
+    UIO_TRY_VERIFY(commit->isEnabled() && estimate->text().contains(QStringLiteral("cpu, bf16")));
     QVERIFY(problem->text().isEmpty());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-3-settings")));
 
@@ -213,15 +224,15 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QCOMPARE(wizard->currentId(), 3);
     auto* pause = wizard->findChild<QPushButton*>(QStringLiteral("pauseTraining"));
     auto* status = wizard->findChild<QLabel*>(QStringLiteral("trainingStatus"));
-    QTRY_VERIFY2_WITH_TIMEOUT(progress.count() >= 3, qPrintable(status->text()), 30000);
+    UIO_TRY_VERIFY2(progress.count() >= 3, qPrintable(status->text()));
     pause->click();
-    QTRY_VERIFY_WITH_TIMEOUT(paused.count() > 0, 30000);
+    UIO_TRY_VERIFY(paused.count() > 0);
     QVERIFY(finished.isEmpty());
-    QTRY_VERIFY(pause->text().contains(QStringLiteral("Resume")));
+    UIO_TRY_VERIFY(pause->text().contains(QStringLiteral("Resume")));
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-4-training-paused")));
     pause->click();
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
-    QTRY_COMPARE(loaded.count(), 4);  // bf16 for the run, f32 at the pause, and again for the rest
+    UIO_TRY_COMPARE(finished.count(), 1);
+    UIO_TRY_COMPARE(loaded.count(), 4);  // bf16 for the run, f32 at the pause, and again for the rest
     QVERIFY2(loaded.first().first().toString().contains(QStringLiteral("bf16")),
              qPrintable(loaded.first().first().toString()));
     QVERIFY2(loaded.last().first().toString().contains(QStringLiteral("f32")),
@@ -229,7 +240,7 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     auto* loss = wizard->findChild<QChartView*>(QStringLiteral("lossChart"));
     const auto* series = qobject_cast<QLineSeries*>(loss->chart()->series().value(0));
     QCOMPARE(series->count(), 200);  // one point per step, none twice across the pause
-    QTRY_VERIFY(wizard->button(QWizard::NextButton)->isEnabled());
+    UIO_TRY_VERIFY(wizard->button(QWizard::NextButton)->isEnabled());
     QVERIFY(uitest::screenshot(*wizard, QStringLiteral("finetune-4-training")));
 
     // 5. Result: before and after; renamed, made active, and offered in the setup.
@@ -244,12 +255,12 @@ void TestFineTune::wizardTrainsAndRegistersAnAdapter() {
     QSignalSpy settingsChanged(&desk->window, &uio::ui::MainWindow::settingsChanged);
     QSignalSpy reloaded(&desk->model, &ModelService::modelReady);
     wizard->button(QWizard::FinishButton)->click();
-    QTRY_VERIFY_WITH_TIMEOUT(reloaded.count() > 0, 30000);
+    UIO_TRY_VERIFY(reloaded.count() > 0);
     QCOMPARE(settingsChanged.count(), 1);
     QCOMPARE(settingsChanged.first().first().value<uio::app::ModelSettings>().adapterPath, result.adapterPath);
     QSignalSpy listed(&desk->library, &uio::app::LibraryService::adaptersListed);
     desk->library.listAdapters();
-    QTRY_VERIFY_WITH_TIMEOUT(listed.count() > 0, 10000);
+    UIO_TRY_VERIFY(listed.count() > 0);
     const auto adapters = listed.last().first().value<QList<uio::app::AdapterRow>>();
     QVERIFY(std::any_of(adapters.begin(), adapters.end(), [&](const uio::app::AdapterRow& a) {
         return a.name == QStringLiteral("My notes") && a.path == result.adapterPath;
@@ -266,10 +277,10 @@ void TestFineTune::closedRunIsResumedAtTheNextStart() {
         QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
         QSignalSpy paused(&desk->model, &ModelService::fineTunePaused);
         wizard->button(QWizard::CommitButton)->click();
-        QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 8, 30000);
+        UIO_TRY_VERIFY(progress.count() >= 8);
         answerNextMessageBox(QMessageBox::Yes);  // "Pause the training and close?"
         wizard->reject();
-        QTRY_VERIFY_WITH_TIMEOUT(paused.count() > 0, 30000);
+        UIO_TRY_VERIFY(paused.count() > 0);
         QVERIFY(!wizard->isVisible());
         stoppedAt = progress.last().first().value<uio::app::FineTuneProgress>().step;
     }  // the program closes
@@ -277,7 +288,7 @@ void TestFineTune::closedRunIsResumedAtTheNextStart() {
     auto desk = openDesk();  // and starts again: the run is offered
     QVERIFY(desk);
     QMessageBox* offer = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT(offer = desk->window.findChild<QMessageBox*>(QStringLiteral("resumeRunBox")), 20000);
+    UIO_TRY_VERIFY(offer = desk->window.findChild<QMessageBox*>(QStringLiteral("resumeRunBox")));
     QVERIFY2(offer->text().contains(QStringLiteral("stopped at step")), qPrintable(offer->text()));
     QVERIFY(uitest::screenshot(*offer, QStringLiteral("finetune-resume-offer")));
     QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
@@ -293,11 +304,11 @@ void TestFineTune::closedRunIsResumedAtTheNextStart() {
     const auto* series = qobject_cast<QLineSeries*>(
         wizard->findChild<QChartView*>(QStringLiteral("lossChart"))->chart()->series().value(0));
     QVERIFY(series->count() >= stoppedAt);
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    UIO_TRY_COMPARE(finished.count(), 1);
     // It went on from its last checkpoint, not from the start.
     const auto first = progress.first().first().value<uio::app::FineTuneProgress>();
     QVERIFY2(first.step > 0 && first.step <= stoppedAt, qPrintable(QString::number(first.step)));
-    QTRY_VERIFY(wizard->button(QWizard::NextButton)->isEnabled());
+    UIO_TRY_VERIFY(wizard->button(QWizard::NextButton)->isEnabled());
     wizard->button(QWizard::NextButton)->click();
     QCOMPARE(wizard->currentId(), 4);
     wizard->button(QWizard::FinishButton)->click();
@@ -311,14 +322,14 @@ void TestFineTune::cancelledRunIsGone() {
     QSignalSpy progress(&desk->model, &ModelService::fineTuneProgress);
     QSignalSpy cancelled(&desk->model, &ModelService::fineTuneCancelled);
     wizard->button(QWizard::CommitButton)->click();
-    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 30000);
+    UIO_TRY_VERIFY(progress.count() >= 2);
     answerNextMessageBox(QMessageBox::Yes);  // "delete this run's checkpoints?"
     wizard->findChild<QPushButton*>(QStringLiteral("cancelTraining"))->click();
-    QTRY_VERIFY_WITH_TIMEOUT(cancelled.count() > 0, 30000);
-    QTRY_VERIFY(!wizard->isVisible());
+    UIO_TRY_VERIFY(cancelled.count() > 0);
+    UIO_TRY_VERIFY(!wizard->isVisible());
     QSignalSpy listed(&desk->model, &ModelService::fineTuneRunsListed);
     desk->model.listFineTuneRuns();
-    QTRY_VERIFY_WITH_TIMEOUT(listed.count() > 0, 10000);
+    UIO_TRY_VERIFY(listed.count() > 0);
     QVERIFY(listed.first().first().value<QList<FineTuneRun>>().isEmpty());
 }
 

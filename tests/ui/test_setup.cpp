@@ -3,6 +3,7 @@
 // blocks Start; a good one loads; a model that fails to load brings the page back with why; the
 // demo model works without a download; settings measure and purge the memory cache.
 
+#include "patience.h"
 #include "uio/app/libraryservice.h"
 #include "uio/ui/mainwindow.h"
 #include "uio/version.h"
@@ -56,7 +57,7 @@ void TestSetup::firstRunChoosesAModel() {
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QCOMPARE(page(window)->objectName(), QStringLiteral("setupPage"));
     auto* device = window.findChild<QComboBox*>(QStringLiteral("setupDevice"));
-    QTRY_VERIFY_WITH_TIMEOUT(device->itemText(device->count() - 1).contains(QStringLiteral("free")), 20000);
+    UIO_TRY_VERIFY(device->itemText(device->count() - 1).contains(QStringLiteral("free")));
     QVERIFY(device->itemText(device->count() - 1).startsWith(QStringLiteral("CPU")));
 
     // A folder whose config.json is not a Llama's: the loader's own message, and no Start.
@@ -73,7 +74,7 @@ void TestSetup::firstRunChoosesAModel() {
     auto* start = window.findChild<QPushButton*>(QStringLiteral("startButton"));
     folder->setText(broken);
     Q_EMIT folder->textEdited(broken);
-    QTRY_VERIFY_WITH_TIMEOUT(check->text().startsWith(QStringLiteral("✗")), 10000);
+    UIO_TRY_VERIFY(check->text().startsWith(QStringLiteral("✗")));
     QVERIFY2(check->text().contains(QStringLiteral("config.json")), qPrintable(check->text()));
     QVERIFY(!start->isEnabled());
     QVERIFY(uitest::screenshot(window, QStringLiteral("uio-desk-setup-invalid")));
@@ -81,7 +82,7 @@ void TestSetup::firstRunChoosesAModel() {
     // The tiny model: described, and with an adapter file Start loads it.
     folder->setText(m_tiny.modelDir);
     Q_EMIT folder->textEdited(m_tiny.modelDir);
-    QTRY_VERIFY_WITH_TIMEOUT(check->text().startsWith(QStringLiteral("✓")), 10000);
+    UIO_TRY_VERIFY(check->text().startsWith(QStringLiteral("✓")));
     QVERIFY2(check->text().contains(QStringLiteral("2 layers")), qPrintable(check->text()));
     QVERIFY(!start->isEnabled());  // no adapter chosen yet
     window.findChild<QLineEdit*>(QStringLiteral("adapterFile"))->setText(m_tiny.adapterPath);
@@ -90,8 +91,7 @@ void TestSetup::firstRunChoosesAModel() {
 
     QSignalSpy remembered(&window, &uio::ui::MainWindow::settingsChanged);
     start->click();
-    QTRY_VERIFY_WITH_TIMEOUT(
-        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
     QCOMPARE(page(window)->objectName(), QString());  // the library and chats
     QCOMPARE(remembered.count(), 1);
     const auto chosen = remembered.at(0).at(0).value<uio::app::ModelSettings>();
@@ -109,13 +109,12 @@ void TestSetup::failedLoadShowsWhy() {
     uio::ui::MainWindow window(library, model, settings);
     window.show();
     auto* message = window.findChild<QLabel*>(QStringLiteral("setupMessage"));
-    QTRY_VERIFY_WITH_TIMEOUT(message->isVisible(), 30000);
+    UIO_TRY_VERIFY(message->isVisible());
     QCOMPARE(page(window)->objectName(), QStringLiteral("setupPage"));
     QVERIFY2(message->text().contains(QStringLiteral("missing-adapter.safetensors")), qPrintable(message->text()));
     // The remembered folder is filled in and checked again, so one click fixes the adapter.
     QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("modelFolder"))->text(), m_tiny.modelDir);
-    QTRY_VERIFY_WITH_TIMEOUT(
-        window.findChild<QLabel*>(QStringLiteral("folderCheck"))->text().startsWith(QStringLiteral("✓")), 10000);
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("folderCheck"))->text().startsWith(QStringLiteral("✓")));
 }
 
 void TestSetup::demoModelWithoutDownload() {
@@ -127,8 +126,7 @@ void TestSetup::demoModelWithoutDownload() {
     window.show();
     QSignalSpy demo(&model, &uio::app::ModelService::demoCreated);
     window.findChild<QPushButton*>(QStringLiteral("demoButton"))->click();
-    QTRY_VERIFY_WITH_TIMEOUT(
-        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 60000);
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
     QCOMPARE(demo.count(), 1);
     QVERIFY(window.findChild<QLabel*>(QStringLiteral("chatNotice"))->text().contains(QStringLiteral("meaningless")));
     QCOMPARE(page(window)->objectName(), QString());
@@ -148,16 +146,15 @@ void TestSetup::settingsMeasureAndPurgeTheCache() {
     QSignalSpy finished(&model, &uio::app::ModelService::compressionFinished);
     uio::ui::MainWindow window(library, model, settings);
     window.show();
-    QTRY_VERIFY_WITH_TIMEOUT(
-        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
     library.addFiles({text.fileName()});
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    UIO_TRY_COMPARE(finished.count(), 1);
 
     window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
     auto* dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
     QVERIFY(dialog);
     auto* usage = dialog->findChild<QLabel*>(QStringLiteral("cacheUsage"));
-    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("all for the model and adapter in use")), 10000);
+    UIO_TRY_VERIFY(usage->text().contains(QStringLiteral("all for the model and adapter in use")));
     QVERIFY(!dialog->findChild<QPushButton*>(QStringLiteral("purgeButton"))->isEnabled());
     QVERIFY(dialog->findChild<QLineEdit*>(QStringLiteral("dataFolder"))->text() == m_dir.path());
     QVERIFY(uitest::screenshot(*dialog, QStringLiteral("uio-desk-settings")));
@@ -168,8 +165,7 @@ void TestSetup::settingsMeasureAndPurgeTheCache() {
     QCOMPARE(changed.count(), 1);
     QCOMPARE(changed.at(0).at(0).value<uio::app::ModelSettings>().cpuThreads, 1);
     // Threads changed: the model reloads with them.
-    QTRY_VERIFY_WITH_TIMEOUT(
-        window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")), 30000);
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
 
     // Now a new adapter: the first one's memory becomes "other".
     auto engine = uio::model::Engine::load(m_tiny.modelDir.toStdString());
@@ -179,16 +175,16 @@ void TestSetup::settingsMeasureAndPurgeTheCache() {
     settings.adapterPath = second;
     QSignalSpy identified(&model, &uio::app::ModelService::modelIdentified);
     model.configure(settings);
-    QTRY_COMPARE_WITH_TIMEOUT(identified.count(), 1, 30000);
+    UIO_TRY_COMPARE(identified.count(), 1);
     window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
     dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
     usage = dialog->findChild<QLabel*>(QStringLiteral("cacheUsage"));
-    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("made by other models or adapters")), 10000);
+    UIO_TRY_VERIFY(usage->text().contains(QStringLiteral("made by other models or adapters")));
     QSignalSpy purged(&library, &uio::app::LibraryService::cachePurged);
     dialog->findChild<QPushButton*>(QStringLiteral("purgeButton"))->click();
-    QTRY_COMPARE_WITH_TIMEOUT(purged.count(), 1, 10000);
+    UIO_TRY_COMPARE(purged.count(), 1);
     QVERIFY(purged.at(0).at(0).toLongLong() > 0);
-    QTRY_VERIFY_WITH_TIMEOUT(usage->text().contains(QStringLiteral("all for the model and adapter in use")), 10000);
+    UIO_TRY_VERIFY(usage->text().contains(QStringLiteral("all for the model and adapter in use")));
     dialog->reject();
 }
 
@@ -222,12 +218,15 @@ void TestSetup::aboutShowsTheVersion() {
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QString text;
-    QTimer::singleShot(100, [&text] {
+    QTimer poll;  // runs inside the box's own event loop until the box is shown
+    connect(&poll, &QTimer::timeout, [&] {
         if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            poll.stop();
             text = box->text();
             box->accept();
         }
     });
+    poll.start(10);
     window.findChild<QAction*>(QStringLiteral("aboutAction"))->trigger();
     QVERIFY2(text.contains(QStringLiteral(UIO_VERSION_STRING)), qPrintable(text));
 }

@@ -11,7 +11,8 @@ namespace uio::ui {
 namespace {
 
 bool showsProgress(const QModelIndex& index) {
-    return index.data(DocumentListModel::StatusRole).toString() == QLatin1String("running") &&
+    const QString status = index.data(DocumentListModel::StatusRole).toString();
+    return (status == QLatin1String("running") || status == QLatin1String("reading")) &&
            index.data(DocumentListModel::ProgressRole).isValid();
 }
 

@@ -2,6 +2,8 @@
 
 #include "uio/app/units.h"
 
+#include <QFileInfo>
+
 namespace uio::ui {
 
 namespace {
@@ -27,8 +29,10 @@ QString statusText(const QString& status) {
 }  // namespace
 
 QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= m_rows.size())
+    if (!index.isValid() || index.row() >= rowCount())
         return {};
+    if (index.row() >= m_rows.size())
+        return fileData(m_files[index.row() - m_rows.size()], role);
     const app::DocumentRow& d = m_rows[index.row()];
     switch (role) {
         case Qt::DisplayRole: {
@@ -63,6 +67,79 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
         default:
             return {};
     }
+}
+
+QVariant DocumentListModel::fileData(const File& file, int role) const {
+    const QString name = QFileInfo(file.path).fileName();
+    const bool failed = !file.failure.isEmpty();
+    switch (role) {
+        case Qt::DisplayRole: {
+            QString status = tr("waiting to be read");
+            if (failed) {
+                status = tr("could not be read (right-click to retry or dismiss)");
+            } else if (file.total > 1) {
+                status = tr("reading, %1 of %2").arg(file.done).arg(file.total);
+            } else if (file.total == 1) {
+                status = tr("reading");
+            }
+            return name + QStringLiteral("\n") + status;
+        }
+        case Qt::ToolTipRole:
+            return failed ? file.failure : file.path;
+        case Qt::AccessibleTextRole:
+            return name + QStringLiteral(", ") +
+                   (failed ? tr("could not be read: %1").arg(file.failure) : tr("reading"));
+        case IdRole:
+            return qint64(0);
+        case PathRole:
+            return file.path;
+        case StatusRole:
+            return failed ? QStringLiteral("unreadable") : QStringLiteral("reading");
+        case ProgressRole:
+            return failed || file.total <= 1 ? QVariant() : QVariant(double(file.done) / double(file.total));
+        default:
+            return {};
+    }
+}
+
+int DocumentListModel::fileRow(const QString& path) const {
+    for (int i = 0; i < m_files.size(); ++i) {
+        if (m_files[i].path == path)
+            return i;
+    }
+    return -1;
+}
+
+void DocumentListModel::setReading(const QString& path, int done, int total) {
+    const int row = fileRow(path);
+    if (row < 0) {
+        const int at = static_cast<int>(m_rows.size() + m_files.size());
+        beginInsertRows({}, at, at);
+        m_files.append({path, done, total, {}});
+        endInsertRows();
+        return;
+    }
+    m_files[row] = {path, done, total, {}};
+    const QModelIndex changed = index(static_cast<int>(m_rows.size()) + row);
+    Q_EMIT dataChanged(changed, changed);
+}
+
+void DocumentListModel::setReadFailed(const QString& path, const QString& message) {
+    setReading(path);
+    const int row = fileRow(path);
+    m_files[row].failure = message;
+    const QModelIndex changed = index(static_cast<int>(m_rows.size()) + row);
+    Q_EMIT dataChanged(changed, changed);
+}
+
+void DocumentListModel::removeFile(const QString& path) {
+    const int row = fileRow(path);
+    if (row < 0)
+        return;
+    const int at = static_cast<int>(m_rows.size()) + row;
+    beginRemoveRows({}, at, at);
+    m_files.removeAt(row);
+    endRemoveRows();
 }
 
 void DocumentListModel::setDocuments(const QList<app::DocumentRow>& rows) {

@@ -91,6 +91,13 @@ void LibraryPanel::askToRemove() {
 }
 
 void LibraryPanel::showContextMenu(const QPoint& position) {
+    const QModelIndex clicked = m_list->indexAt(position);
+    const QString path = clicked.data(DocumentListModel::PathRole).toString();
+    if (!path.isEmpty()) {
+        showFileMenu(position, path,
+                     clicked.data(DocumentListModel::StatusRole).toString() == QLatin1String("unreadable"));
+        return;
+    }
     const auto ids = selectedIds();
     if (ids.isEmpty())
         return;
@@ -104,10 +111,24 @@ void LibraryPanel::showContextMenu(const QPoint& position) {
     menu.exec(m_list->viewport()->mapToGlobal(position));
 }
 
+// A file on its way in: cancel it while it is read; retry or dismiss it once it failed.
+void LibraryPanel::showFileMenu(const QPoint& position, const QString& path, bool failed) {
+    QMenu menu(this);
+    menu.setObjectName(QStringLiteral("fileMenu"));
+    if (failed) {
+        menu.addAction(tr("Retry"), this, [this, path] { Q_EMIT retryReadingRequested({path}); });
+        menu.addAction(tr("Dismiss"), this, [this, path] { m_model->removeFile(path); });
+    } else {
+        menu.addAction(tr("Cancel reading"), this, [this, path] { Q_EMIT cancelReadingRequested({path}); });
+    }
+    menu.exec(m_list->viewport()->mapToGlobal(position));
+}
+
 QList<qint64> LibraryPanel::selectedIds() const {
     QList<qint64> ids;
     for (const QModelIndex& index : m_list->selectionModel()->selectedIndexes()) {
-        ids << index.data(DocumentListModel::IdRole).toLongLong();
+        if (const qint64 id = index.data(DocumentListModel::IdRole).toLongLong(); id > 0)
+            ids << id;
     }
     return ids;
 }

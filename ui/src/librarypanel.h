@@ -27,6 +27,8 @@ Q_SIGNALS:
     void pauseRequested(const QList<qint64>& ids);
     void cancelRequested(const QList<qint64>& ids);  // stops compressing; what is stored stays
     void removeRequested(const QList<qint64>& ids);
+    void retryReadingRequested(const QStringList& paths);  // files that could not be read
+    void cancelReadingRequested(const QStringList& paths);
     void selectionChanged();
 
 protected:
@@ -36,6 +38,7 @@ protected:
 private:
     void askToRemove();
     void showContextMenu(const QPoint& position);
+    void showFileMenu(const QPoint& position, const QString& path, bool failed);
 
     DocumentListModel* m_model;
     QSortFilterProxyModel* m_proxy;

@@ -134,16 +134,24 @@ void MainWindow::connectServices() {
     connect(&m_libraryService, &LibraryService::startedFresh, this, [this](const QString& keptAs) {
         statusBar()->showMessage(tr("Started a new library; the old one is kept as %1").arg(keptAs), 20000);
     });
-    connect(&m_libraryService, &LibraryService::documentAdded, this, [this](qint64 id, bool isNew) {
-        if (isNew && m_modelReady)
-            m_modelService.compress(id);
-    });
+    connect(&m_libraryService, &LibraryService::readingQueued, m_documents,
+            [this](const QString& path) { m_documents->setReading(path); });
+    connect(&m_libraryService, &LibraryService::readingProgress, m_documents, &DocumentListModel::setReading);
+    connect(&m_libraryService, &LibraryService::readingCancelled, m_documents, &DocumentListModel::removeFile);
+    connect(&m_libraryService, &LibraryService::documentAdded, this,
+            [this](qint64 id, bool isNew, const QString& path) {
+                m_documents->removeFile(path);
+                if (isNew && m_modelReady)
+                    m_modelService.compress(id);
+            });
     connect(&m_libraryService, &LibraryService::addFailed, this,
             [this](const QString& path, const QString& message, bool needsPassword) {
                 if (!needsPassword) {
+                    m_documents->setReadFailed(path, message);
                     statusBar()->showMessage(message, 15000);
                     return;
                 }
+                m_documents->removeFile(path);
                 auto* dialog = new QInputDialog(this);
                 dialog->setAttribute(Qt::WA_DeleteOnClose);
                 dialog->setWindowTitle(tr("Password"));
@@ -156,6 +164,11 @@ void MainWindow::connectServices() {
             });
 
     connect(m_library, &LibraryPanel::addRequested, &m_libraryService, &LibraryService::addFiles);
+    connect(m_library, &LibraryPanel::retryReadingRequested, &m_libraryService, &LibraryService::addFiles);
+    connect(m_library, &LibraryPanel::cancelReadingRequested, this, [this](const QStringList& paths) {
+        for (const QString& path : paths)
+            m_libraryService.cancelReading(path);
+    });
     connect(m_library, &LibraryPanel::compressRequested, this, [this](const QList<qint64>& ids) {
         for (const qint64 id : ids)
             m_modelService.compress(id);
@@ -306,9 +319,14 @@ void MainWindow::showModel(const QString& description) {
     m_modelLabel->setText(adapter.isEmpty() ? description : tr("%1 · adapter %2").arg(description, adapter));
 }
 
+void MainWindow::setReaderLimits(const app::ReaderLimits& limits) {
+    m_readerLimits = limits;
+    m_libraryService.setReaderLimits(limits);
+}
+
 void MainWindow::showSettings() {
     const QString dataFolder = QFileInfo(m_libraryService.databasePath()).absolutePath();
-    auto* dialog = new SettingsDialog(m_ask, m_settings, dataFolder, this);
+    auto* dialog = new SettingsDialog(m_ask, m_settings, m_readerLimits, dataFolder, this);
     dialog->setObjectName(QStringLiteral("settingsDialog"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(&m_libraryService, &app::LibraryService::cacheUsage, dialog, &SettingsDialog::setCacheUsage);
@@ -318,6 +336,11 @@ void MainWindow::showSettings() {
     connect(dialog, &QDialog::accepted, this, [this, dialog, dataFolder] {
         m_ask = dialog->askSettings();
         Q_EMIT askSettingsChanged(m_ask);
+        const app::ReaderLimits reading = dialog->readerLimits();
+        if (reading.memoryBytes != m_readerLimits.memoryBytes || reading.seconds != m_readerLimits.seconds) {
+            setReaderLimits(reading);
+            Q_EMIT readerLimitsChanged(reading);
+        }
         if (dialog->dataFolder() != dataFolder) {
             Q_EMIT dataFolderChanged(dialog->dataFolder());
             statusBar()->showMessage(

@@ -19,8 +19,8 @@
 
 namespace uio::ui {
 
-SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const QString& dataFolder,
-                               QWidget* parent)
+SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model,
+                               const app::ReaderLimits& reading, const QString& dataFolder, QWidget* parent)
     : QDialog(parent), m_model(model) {
     setWindowTitle(tr("Settings"));
     m_temperature = new QDoubleSpinBox(this);
@@ -71,6 +71,24 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
         tr("CPU threads for the model. Fewer leave the computer more responsive while a "
            "book is compressed."));
 
+    m_readerMemory = new QSpinBox(this);
+    m_readerMemory->setObjectName(QStringLiteral("readerMemory"));
+    m_readerMemory->setRange(64, 1024 * 1024);
+    m_readerMemory->setSingleStep(256);
+    m_readerMemory->setSuffix(tr(" MB"));
+    m_readerMemory->setValue(static_cast<int>(reading.memoryBytes >> 20));
+    m_readerTime = new QSpinBox(this);
+    m_readerTime->setObjectName(QStringLiteral("readerTime"));
+    m_readerTime->setRange(5, 24 * 3600);
+    m_readerTime->setSingleStep(30);
+    m_readerTime->setSuffix(tr(" s"));
+    m_readerTime->setValue(reading.seconds);
+    const QString readerNote =
+        tr("Each added file is read by its own process, stopped at these limits so that a "
+           "damaged or hostile file cannot take the computer's memory or time.");
+    m_readerMemory->setToolTip(readerNote);
+    m_readerTime->setToolTip(readerNote);
+
     m_dataFolder = new QLineEdit(dataFolder, this);
     m_dataFolder->setObjectName(QStringLiteral("dataFolder"));
     m_dataFolder->setAccessibleName(tr("Data folder"));
@@ -114,6 +132,10 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     modelForm->addRow(tr("P&recision:"), m_precision);
     modelForm->addRow(tr("Compression &batch:"), m_batch);
     modelForm->addRow(tr("CPU &threads:"), m_threads);
+    auto* documents = new QGroupBox(tr("Reading documents"), this);
+    auto* documentForm = new QFormLayout(documents);
+    documentForm->addRow(tr("Memory &limit per file:"), m_readerMemory);
+    documentForm->addRow(tr("Time li&mit per file:"), m_readerTime);
     auto* storage = new QGroupBox(tr("Storage"), this);
     auto* storageForm = new QFormLayout(storage);
     auto* folderLabel = new QLabel(tr("Data &folder:"), this);
@@ -128,6 +150,7 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(answers);
     layout->addWidget(modelBox);
+    layout->addWidget(documents);
     layout->addWidget(storage);
     layout->addWidget(buttons);
     setMinimumWidth(560);
@@ -149,6 +172,10 @@ app::ModelSettings SettingsDialog::modelSettings() const {
     model.compressionBatch = m_batch->value();
     model.cpuThreads = m_threads->value();
     return model;
+}
+
+app::ReaderLimits SettingsDialog::readerLimits() const {
+    return {qint64(m_readerMemory->value()) << 20, m_readerTime->value()};
 }
 
 QString SettingsDialog::dataFolder() const {

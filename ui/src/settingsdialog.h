@@ -1,8 +1,10 @@
 // Settings: how answers are generated; the device, precision and threads the model runs with;
-// where the library lives; how much compressed memory is stored, and removing what is stale.
+// the limits of the process that reads each added document; where the library lives; how much
+// compressed memory is stored, and removing what is stale.
 #pragma once
 
 #include "uio/app/modelservice.h"
+#include "uio/app/readerprocess.h"
 
 #include <QDialog>
 
@@ -20,11 +22,12 @@ class SettingsDialog : public QDialog {
     Q_OBJECT
 
 public:
-    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const QString& dataFolder,
-                   QWidget* parent = nullptr);
+    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const app::ReaderLimits& reading,
+                   const QString& dataFolder, QWidget* parent = nullptr);
     app::AskSettings askSettings() const;
     app::ModelSettings modelSettings() const;  // the given one with device, precision, batch, threads changed
     QString dataFolder() const;
+    app::ReaderLimits readerLimits() const;
 
 public Q_SLOTS:
     void setCacheUsage(qint64 totalBytes, qint64 otherBytes);
@@ -42,6 +45,8 @@ private:
     QComboBox* m_precision;
     QSpinBox* m_batch;
     QSpinBox* m_threads;
+    QSpinBox* m_readerMemory;
+    QSpinBox* m_readerTime;
     QLineEdit* m_dataFolder;
     QLabel* m_cacheUsage;
     QPushButton* m_purge;

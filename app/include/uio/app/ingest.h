@@ -1,14 +1,14 @@
 // Ingestion: any file people have (PDF, EPUB, plain text, Markdown, HTML) into an
-// IngestedDocument. Runs on any thread (one call per thread at a time); long work reports
-// progress and stops between pages or chapters when cancelled. Throws IngestError with a message
-// that says what to do.
+// IngestedDocument. Runs on any thread (one call per thread at a time); long work reports progress
+// and stops between pages or chapters when cancelled. Throws IngestError with a message that says
+// what to do. The programs run it inside the reader process (readerprocess.h), never on an
+// untrusted file in their own process.
 #pragma once
 
 #include "uio/app/document.h"
 #include "uio/app/ingesterror.h"
 
 #include <QByteArray>
-#include <QFuture>
 #include <QString>
 
 #include <atomic>
@@ -26,9 +26,6 @@ struct IngestOptions {
 QString detectFormat(const QString& path);
 
 IngestedDocument ingestFile(const QString& path, const IngestOptions& options = {});
-
-// ingestFile on the thread pool, with progress and cancellation through the QFuture.
-QFuture<IngestedDocument> ingestFileAsync(const QString& path, const QByteArray& password = {});
 
 // Per format; ingestFile dispatches to these.
 IngestedDocument readPdf(const QString& path, const IngestOptions& options);

@@ -19,7 +19,10 @@ public:
         Unsupported,
         Encrypted,
         TooLarge,
-        Cancelled
+        Cancelled,
+        MemoryLimit,  // the reader process needed more memory than it may use
+        TimeLimit,    // the reader process took longer than it may
+        ReaderFailed  // the reader process crashed or could not be started
     };
 
     IngestError(Kind kind, const QString& message) : std::runtime_error(message.toStdString()), m_kind(kind) {}

@@ -1,7 +1,11 @@
 // The library for the GUI: documents, chats and messages read and written on a worker thread with
-// its own database connection, results delivered as queued signals. Adding a file extracts its
-// text there too. The GUI thread never touches the database or the files.
+// its own database connection, results delivered as queued signals. Added files are read one at a
+// time, each by a contained reader process (readerprocess.h) that the worker thread waits for
+// without blocking: chats load and the library answers while a book is being read. The GUI thread
+// never touches the database or the files.
 #pragma once
+
+#include "uio/app/readerprocess.h"
 
 #include <QList>
 #include <QObject>
@@ -61,6 +65,8 @@ public Q_SLOTS:
     void refresh();                           // documentsChanged and chatsChanged follow
     void addFiles(const QStringList& paths);  // files and folders (searched recursively)
     void addProtectedFile(const QString& path, const QByteArray& password);
+    void cancelReading(const QString& path);  // a file waiting or being read; readingCancelled follows
+    void setReaderLimits(const uio::app::ReaderLimits& limits);  // for the files read from now on
     void removeDocument(qint64 id);
     void renameDocument(qint64 id, const QString& title);
     void createChat(const QString& title, const QList<qint64>& documents);
@@ -83,8 +89,13 @@ Q_SIGNALS:
     void chatsChanged(const QList<uio::app::ChatRow>& chats);
     void chatCreated(qint64 id);
     void messagesLoaded(qint64 chatId, const QList<uio::app::MessageRow>& messages);
+    // A file's way in: queued, read (with progress in pages or chapters), then added, failed or
+    // cancelled. Failures are that file's alone; the queue goes on.
+    void readingQueued(const QString& path);
+    void readingProgress(const QString& path, int done, int total);
     void documentAdded(qint64 id, bool isNew, const QString& path);
     void addFailed(const QString& path, const QString& message, bool needsPassword);
+    void readingCancelled(const QString& path);
     void failed(const QString& message);  // anything else, as a sentence for the user
     // The library file cannot be opened (not a database, damaged); startFresh() offers a way on.
     void libraryUnusable(const QString& message);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "uio/app/modelservice.h"
+#include "uio/app/readerprocess.h"
 
 #include <QMainWindow>
 
@@ -29,8 +30,12 @@ public:
     MainWindow(app::LibraryService& library, app::ModelService& model, const app::ModelSettings& settings,
                const app::AskSettings& ask = {}, QWidget* parent = nullptr);
 
+    // The limits of the reader process, as remembered; passed on to the library.
+    void setReaderLimits(const app::ReaderLimits& limits);
+
 Q_SIGNALS:
     void settingsChanged(const uio::app::ModelSettings& settings);  // to remember for the next start
+    void readerLimitsChanged(const uio::app::ReaderLimits& limits);
     void askSettingsChanged(const uio::app::AskSettings& settings);
     // The user chose another folder for the library; it is copied there at the next start.
     void dataFolderChanged(const QString& folder);
@@ -54,6 +59,7 @@ private:
     app::ModelService& m_modelService;
     app::ModelSettings m_settings;
     app::AskSettings m_ask;
+    app::ReaderLimits m_readerLimits = app::ReaderLimits::defaults();
     bool m_modelReady = false;
     bool m_offeredRuns = false;  // stopped fine-tuning runs are offered once per start
     QString m_modelFingerprint;  // of the loaded model and adapter, for the cache settings

@@ -1,0 +1,233 @@
+#include "uio/app/readerprocess.h"
+
+#include "readerprotocol.h"
+#include "uio/app/units.h"
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QFileInfo>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+
+// Under AddressSanitizer an address-space limit cannot be used (its shadow memory alone reserves
+// terabytes); ASan's own resident-set limit stands in for it.
+#if defined(__SANITIZE_ADDRESS__)
+#define UIO_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UIO_UNDER_ASAN 1
+#endif
+#endif
+
+namespace uio::app {
+
+namespace {
+
+constexpr qsizetype kStderrTail = 4096;
+
+QString fileName(const QString& path) {
+    return QFileInfo(path).fileName();
+}
+
+}  // namespace
+
+ReaderLimits ReaderLimits::defaults() {
+    const qint64 ram = static_cast<qint64>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+    const qint64 memory = std::clamp<qint64>(ram / 4, qint64(512) << 20, qint64(2) << 30);
+    return {memory, 120};
+}
+
+QString readerProgram() {
+    if (const QString chosen = qEnvironmentVariable("UIO_READER_PROGRAM"); !chosen.isEmpty())
+        return chosen;
+    const QString dir = QCoreApplication::applicationDirPath();
+    for (const QString& candidate :
+         {dir + QStringLiteral("/uio-reader"), dir + QStringLiteral("/../libexec/uio-desk/uio-reader")}) {
+        if (QFileInfo(candidate).isExecutable())
+            return QFileInfo(candidate).canonicalFilePath();
+    }
+    return {};
+}
+
+ReaderProcess::ReaderProcess(const ReaderLimits& limits, const QString& program, QObject* parent)
+    : QObject(parent), m_limits(limits), m_program(program), m_output(std::make_unique<reader::OutputParser>()) {
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        m_timedOut = true;
+        m_process.kill();
+    });
+    connect(&m_process, &QProcess::readyReadStandardOutput, this, &ReaderProcess::readOutput);
+    connect(&m_process, &QProcess::readyReadStandardError, this,
+            [this] { m_errors = (m_errors + m_process.readAllStandardError()).right(kStderrTail); });
+    connect(&m_process, &QProcess::finished, this, &ReaderProcess::ended);
+    connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+        if (error == QProcess::FailedToStart)
+            fail(IngestError::Kind::ReaderFailed,
+                 tr("The document reader (%1) cannot be started: reinstall UIO Desk.").arg(m_program));
+    });
+}
+
+ReaderProcess::~ReaderProcess() {
+    m_done = true;  // no signals from a reader being destroyed
+    if (m_process.state() != QProcess::NotRunning) {
+        m_process.kill();
+        m_process.waitForFinished();
+    }
+}
+
+void ReaderProcess::start(const QString& path, const QByteArray& password) {
+    m_path = path;
+    if (m_program.isEmpty()) {
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                fail(IngestError::Kind::ReaderFailed,
+                     tr("The document reader (uio-reader) is missing next to this program: reinstall UIO Desk."));
+            },
+            Qt::QueuedConnection);
+        return;
+    }
+    const qint64 memory = m_limits.memoryBytes;
+#ifdef UIO_UNDER_ASAN
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    const QString asan = environment.value(QStringLiteral("ASAN_OPTIONS"));
+    environment.insert(QStringLiteral("ASAN_OPTIONS"),
+                       asan + (asan.isEmpty() ? QString() : QStringLiteral(":")) +
+                           QStringLiteral("hard_rss_limit_mb=%1").arg(std::max<qint64>(1, memory >> 20)));
+    m_process.setProcessEnvironment(environment);
+#endif
+    // Runs in the child between fork and exec: only async-signal-safe calls.
+    m_process.setChildProcessModifier([memory] {
+        const rlimit none{0, 0};
+        setrlimit(RLIMIT_CORE, &none);  // a crash on a hostile file leaves no core file behind
+#ifndef UIO_UNDER_ASAN
+        if (memory > 0) {
+            const rlimit space{static_cast<rlim_t>(memory), static_cast<rlim_t>(memory)};
+            setrlimit(RLIMIT_AS, &space);
+        }
+#endif
+    });
+    QStringList arguments;
+    if (!password.isEmpty())
+        arguments << QStringLiteral("--password-stdin");
+    arguments << path;
+    m_process.start(m_program, arguments);
+    if (!password.isEmpty())
+        m_process.write(password);
+    m_process.closeWriteChannel();
+    if (m_limits.seconds > 0)
+        m_deadline.start(std::chrono::seconds(m_limits.seconds));
+}
+
+void ReaderProcess::cancel() {
+    if (m_done)
+        return;
+    m_cancelled = true;
+    if (m_process.state() == QProcess::NotRunning) {
+        fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(fileName(m_path)));
+    } else {
+        m_process.kill();  // ended() reports it
+    }
+}
+
+void ReaderProcess::readOutput() {
+    m_output->feed(m_process.readAllStandardOutput());
+    if (const auto p = m_output->takeProgress(); p && !m_done)
+        Q_EMIT progress(p->first, p->second);
+}
+
+void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
+    m_deadline.stop();
+    readOutput();
+    m_errors = (m_errors + m_process.readAllStandardError()).right(kStderrTail);
+    const QString name = fileName(m_path);
+    if (m_cancelled)
+        return fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(name));
+    if (m_timedOut) {
+        return fail(IngestError::Kind::TimeLimit,
+                    tr("%1 was stopped after %2: the file may be damaged or built to exhaust the reader. If you "
+                       "trust it, retry with a longer time limit (Settings, or uio ingest --time-limit).")
+                        .arg(name, duration(m_limits.seconds)));
+    }
+    const QString memoryMessage =
+        tr("%1 was stopped when it needed more than %2 of memory: the file may be damaged or built to exhaust "
+           "memory. If you trust it, retry with a larger memory limit (Settings, or uio ingest --memory-limit).")
+            .arg(name, byteSize(static_cast<double>(m_limits.memoryBytes)));
+    switch (m_output->state()) {
+        case reader::OutputParser::State::Document:
+            m_done = true;
+            Q_EMIT finished(m_output->document());
+            return;
+        case reader::OutputParser::State::Error:
+            if (m_output->errorKind() == IngestError::Kind::MemoryLimit)
+                return fail(IngestError::Kind::MemoryLimit, memoryMessage);
+            return fail(m_output->errorKind(), m_output->errorMessage());
+        case reader::OutputParser::State::Malformed:
+            return fail(IngestError::Kind::ReaderFailed,
+                        tr("The reader's answer for %1 cannot be trusted (%2); the file may be built to attack "
+                           "the reader, so it was not added.")
+                            .arg(name, m_output->errorMessage()));
+        case reader::OutputParser::State::Reading:
+            break;
+    }
+    // Ended without a final record: out of memory inside a library that aborts, or a crash.
+    static const QByteArrayList exhausted{"Out of memory", "out of memory", "bad_alloc",
+                                          "rss_limit",     "RSS limit",     "Cannot allocate memory"};
+    for (const QByteArray& sign : exhausted) {
+        if (m_errors.contains(sign))
+            return fail(IngestError::Kind::MemoryLimit, memoryMessage);
+    }
+    const QString how = status == QProcess::CrashExit ? tr("it crashed") : tr("exit code %1").arg(exitCode);
+    fail(IngestError::Kind::ReaderFailed,
+         tr("The reader stopped unexpectedly on %1 (%2): the file is damaged or malformed. Nothing else is "
+            "affected; a new copy of the file may read.")
+             .arg(name, how));
+}
+
+void ReaderProcess::fail(IngestError::Kind kind, const QString& message) {
+    if (m_done)
+        return;
+    m_done = true;
+    m_deadline.stop();
+    Q_EMIT failed(kind, message);
+}
+
+IngestedDocument readContained(const QString& path, const IngestOptions& options, const ReaderLimits& limits,
+                               const QString& program) {
+    ReaderProcess reader(limits, program);
+    QEventLoop loop;
+    std::optional<IngestedDocument> document;
+    std::optional<IngestError> error;
+    QObject::connect(&reader, &ReaderProcess::progress, &loop, [&](int done, int total) {
+        if (options.progress)
+            options.progress(done, total);
+    });
+    QObject::connect(&reader, &ReaderProcess::finished, &loop, [&](const IngestedDocument& d) {
+        document = d;
+        loop.quit();
+    });
+    QObject::connect(&reader, &ReaderProcess::failed, &loop, [&](IngestError::Kind kind, const QString& message) {
+        error.emplace(kind, message);
+        loop.quit();
+    });
+    QTimer cancelled;  // Ctrl+C or a stop request arrives as a flag; look at it a few times a second
+    if (options.cancel) {
+        QObject::connect(&cancelled, &QTimer::timeout, &loop, [&] {
+            if (options.cancel->load())
+                reader.cancel();
+        });
+        cancelled.start(100);
+    }
+    reader.start(path, options.password);
+    if (!document && !error)
+        loop.exec();
+    if (error)
+        throw *error;
+    return std::move(*document);
+}
+
+}  // namespace uio::app
