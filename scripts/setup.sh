@@ -18,6 +18,7 @@ packages=(
   libpoppler-qt6-dev poppler-utils libsqlite3-dev sentencepiece libquazip1-qt6-dev nlohmann-json3-dev
   fonts-dejavu-core xvfb xauth
   dpkg-dev lintian appstream desktop-file-utils
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan and UBSan
 )
 
 missing=()

@@ -61,8 +61,7 @@ ReaderProcess::ReaderProcess(const ReaderLimits& limits, const QString& program,
         m_process.kill();
     });
     connect(&m_process, &QProcess::readyReadStandardOutput, this, &ReaderProcess::readOutput);
-    connect(&m_process, &QProcess::readyReadStandardError, this,
-            [this] { m_errors = (m_errors + m_process.readAllStandardError()).right(kStderrTail); });
+    connect(&m_process, &QProcess::readyReadStandardError, this, &ReaderProcess::readErrors);
     connect(&m_process, &QProcess::finished, this, &ReaderProcess::ended);
     connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error == QProcess::FailedToStart)
@@ -104,7 +103,9 @@ void ReaderProcess::start(const QString& path, const QByteArray& password) {
     m_process.setChildProcessModifier([memory] {
         const rlimit none{0, 0};
         setrlimit(RLIMIT_CORE, &none);  // a crash on a hostile file leaves no core file behind
-#ifndef UIO_UNDER_ASAN
+#ifdef UIO_UNDER_ASAN
+        static_cast<void>(memory);  // the environment carries the limit
+#else
         if (memory > 0) {
             const rlimit space{static_cast<rlim_t>(memory), static_cast<rlim_t>(memory)};
             setrlimit(RLIMIT_AS, &space);
@@ -134,6 +135,17 @@ void ReaderProcess::cancel() {
     }
 }
 
+// What the reader says on standard error, looked through as it arrives for the signs of memory
+// running out (a library that aborts, or a sanitizer's limit, prints them before dying).
+void ReaderProcess::readErrors() {
+    static const QByteArrayList exhausted{"Out of memory", "out of memory", "bad_alloc", "rss limit",
+                                          "Cannot allocate memory"};
+    const QByteArray text = m_errors.right(64) + m_process.readAllStandardError();
+    for (const QByteArray& sign : exhausted)
+        m_outOfMemory = m_outOfMemory || text.contains(sign);
+    m_errors = (m_errors + text.mid(std::min<qsizetype>(64, m_errors.size()))).right(kStderrTail);
+}
+
 void ReaderProcess::readOutput() {
     m_output->feed(m_process.readAllStandardOutput());
     if (const auto p = m_output->takeProgress(); p && !m_done)
@@ -143,7 +155,7 @@ void ReaderProcess::readOutput() {
 void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
     m_deadline.stop();
     readOutput();
-    m_errors = (m_errors + m_process.readAllStandardError()).right(kStderrTail);
+    readErrors();
     const QString name = fileName(m_path);
     if (m_cancelled)
         return fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(name));
@@ -175,12 +187,8 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
             break;
     }
     // Ended without a final record: out of memory inside a library that aborts, or a crash.
-    static const QByteArrayList exhausted{"Out of memory", "out of memory", "bad_alloc",
-                                          "rss_limit",     "RSS limit",     "Cannot allocate memory"};
-    for (const QByteArray& sign : exhausted) {
-        if (m_errors.contains(sign))
-            return fail(IngestError::Kind::MemoryLimit, memoryMessage);
-    }
+    if (m_outOfMemory)
+        return fail(IngestError::Kind::MemoryLimit, memoryMessage);
     const QString how = status == QProcess::CrashExit ? tr("it crashed") : tr("exit code %1").arg(exitCode);
     fail(IngestError::Kind::ReaderFailed,
          tr("The reader stopped unexpectedly on %1 (%2): the file is damaged or malformed. Nothing else is "

@@ -132,8 +132,11 @@ CleanText cleanPages(const QStringList& rawPages) {
                 const bool hyphenated = text.size() >= 2 && text.back() == u'-' && text.at(text.size() - 2).isLetter();
                 if (hyphenated && line.front().isLower()) {
                     text.chop(1);  // "exam-" + "ple" -> "example"
-                    if (!result.pages.isEmpty() && result.pages.back().end > text.size()) {
-                        result.pages.back().end = text.size();  // the hyphen ended the previous page
+                    // The hyphen ended an earlier page; pages between it and this one (empty ones)
+                    // end, and so begin, no later than the text now does.
+                    for (auto it = result.pages.rbegin(); it != result.pages.rend() && it->end > text.size(); ++it) {
+                        it->end = text.size();
+                        it->begin = std::min(it->begin, it->end);
                     }
                 } else {
                     text += QLatin1Char(' ');

@@ -25,7 +25,7 @@ std::string hex64(uint64_t value) {
 }
 
 uint64_t mix(uint64_t hash, const void* data, size_t size) {
-    return blob_checksum({static_cast<const std::byte*>(data), size}) ^ (hash * 0x9e3779b97f4a7c15ull);
+    return blob_checksum(static_cast<const std::byte*>(data), size) ^ (hash * 0x9e3779b97f4a7c15ull);
 }
 
 int64_t parse_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& file) {
@@ -167,7 +167,11 @@ AdapterInfo read_adapter_info(const std::filesystem::path& path) {
     info.config.segment_length = parse_int(meta, "segment_length", name);
     info.config.memory_tokens = parse_int(meta, "memory_tokens", name);
     info.config.rank = parse_int(meta, "rank", name);
-    info.config.alpha = std::stod(meta.count("alpha") ? meta.at("alpha") : "0");
+    try {
+        info.config.alpha = std::stod(meta.count("alpha") ? meta.at("alpha") : "0");
+    } catch (const std::logic_error&) {
+        throw ModelError(name + ": adapter metadata \"alpha\" is not a number");
+    }
     info.base_fingerprint = meta.count("base_fingerprint") ? meta.at("base_fingerprint") : "";
     info.n_embd = parse_int(meta, "hidden_size", name);
     info.n_layer = parse_int(meta, "num_layers", name);

@@ -42,16 +42,21 @@ at::Tensor from_blob(const MemoryBlob& blob, const at::Device& device) {
     if (!blob.intact()) {
         throw ModelError("a stored memory segment is damaged (checksum mismatch); it will be compressed again");
     }
+    // The shape comes from the library file: every dimension checked, the product without overflow.
     int64_t n = 1;
+    bool valid = blob.shape.size() == 3;
     for (const int64_t d : blob.shape)
-        n *= d;
+        valid = valid && d >= 0 && !__builtin_mul_overflow(n, d, &n);
     const auto type = to_scalar_type(blob.dtype);
-    if (blob.shape.size() != 3 || static_cast<size_t>(n) * c10::elementSize(type) != blob.bytes.size()) {
+    int64_t n_bytes = 0;
+    valid = valid && !__builtin_mul_overflow(n, static_cast<int64_t>(c10::elementSize(type)), &n_bytes);
+    if (!valid || static_cast<uint64_t>(n_bytes) != blob.bytes.size()) {
         throw ModelError("a stored memory segment has " + std::to_string(blob.bytes.size()) +
                          " bytes, which does not match its shape and dtype");
     }
     auto tensor = at::empty(blob.shape, at::TensorOptions().dtype(type));
-    std::memcpy(tensor.data_ptr(), blob.bytes.data(), blob.bytes.size());
+    if (!blob.bytes.empty())  // an empty tensor has no data pointer to copy to
+        std::memcpy(tensor.data_ptr(), blob.bytes.data(), blob.bytes.size());
     return tensor.to(device);
 }
 

@@ -110,7 +110,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
     json header;
     try {
         header = json::parse(header_begin, header_begin + header_size);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a syntax error, or a number no double holds
         throw ModelError(file + ": the header is not valid JSON (" + e.what() + ")");
     }
     if (!header.is_object()) {

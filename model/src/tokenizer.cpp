@@ -6,9 +6,11 @@
 
 #include <queue>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 
 namespace uio::model {
 
@@ -138,9 +140,11 @@ Tokenizer Tokenizer::from_model(const SpmModel& model, const std::string& source
         if (p.type == SpmPiece::UserDefined) {
             impl->user_defined.push_back(p.piece);
         }
-        unsigned value = 0;
-        if (p.type == SpmPiece::Byte && p.piece.size() == 6 && std::sscanf(p.piece.c_str(), "<0x%02X>", &value) == 1) {
-            impl->byte_ids[value] = id;
+        // "<0xAB>": exactly two hex digits (sscanf's %X would take a sign, and index out of range).
+        const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+        if (p.type == SpmPiece::Byte && p.piece.size() == 6 && p.piece.compare(0, 3, "<0x") == 0 && hex(p.piece[3]) &&
+            hex(p.piece[4]) && p.piece[5] == '>') {
+            impl->byte_ids[std::stoi(p.piece.substr(3, 2), nullptr, 16)] = id;
         }
     }
     if (model.byte_fallback) {

@@ -27,8 +27,11 @@ enum class Global {
     DoubleStorage
 };
 
+// Values live in the unpickler's arena and point at each other plainly: a hostile pickle may make
+// cycles (a list appended to itself) or nest a hundred thousand lists deep, and neither leaks nor
+// recurses when the arena is freed.
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+using ValuePtr = Value*;
 struct Mark {};
 struct None {};
 struct Storage {
@@ -42,20 +45,6 @@ struct Value {
     bool is_tuple = false;
     bool is_dict = false;  // its items are dropped: only empty hook dicts are expected
 };
-
-ValuePtr make_dict() {
-    auto p = std::make_shared<Value>();
-    p->data = std::vector<ValuePtr>{};
-    p->is_dict = true;
-    return p;
-}
-
-ValuePtr make(auto v, bool tuple = false) {
-    auto p = std::make_shared<Value>();
-    p->data = std::move(v);
-    p->is_tuple = tuple;
-    return p;
-}
 
 class Unpickler {
 public:
@@ -178,6 +167,19 @@ public:
     }
 
 private:
+    ValuePtr make_dict() {
+        ValuePtr p = make(std::vector<ValuePtr>{});
+        p->is_dict = true;
+        return p;
+    }
+    template <typename T>
+    ValuePtr make(T v, bool tuple = false) {
+        m_arena.push_back(std::make_unique<Value>());
+        ValuePtr p = m_arena.back().get();
+        p->data = std::move(v);
+        p->is_tuple = tuple;
+        return p;
+    }
     [[noreturn]] void fail(const std::string& what) const {
         throw ModelError(m_file + ": cannot be imported (" + what +
                          "); only a list of tensors saved by torch.save is accepted");
@@ -352,15 +354,25 @@ private:
         if (size.size() != stride.size() || offset < 0 || static_cast<int64_t>(n_bytes) % element != 0) {
             fail("a tensor whose size, stride or storage do not fit together");
         }
+        // The last element's offset, with every step checked: sizes and strides are the file's.
         int64_t extent = offset;
         for (size_t i = 0; i < size.size(); ++i) {
             if (size[i] < 0 || stride[i] < 0)
                 fail("a negative size or stride");
-            if (size[i] > 0)
-                extent += (size[i] - 1) * stride[i];
+            int64_t step = 0;
+            if (size[i] > 0 && (__builtin_mul_overflow(size[i] - 1, stride[i], &step) ||
+                                __builtin_add_overflow(extent, step, &extent))) {
+                fail("a tensor that reaches past its storage");
+            }
         }
-        if (size.size() != stride.size() || (extent + 1) * element > static_cast<int64_t>(n_bytes)) {
+        if (extent >= static_cast<int64_t>(n_bytes) / element)
             fail("a tensor that reaches past its storage");
+        // No more elements than its storage holds (repeating views of one value are not saved
+        // adapters, and would let a small file ask for any amount of memory).
+        int64_t numel = 1;
+        for (const int64_t d : size) {
+            if (__builtin_mul_overflow(numel, d, &numel) || numel > static_cast<int64_t>(n_bytes) / element)
+                fail("a tensor larger than its storage");
         }
         auto bytes = at::empty({static_cast<int64_t>(n_bytes) / element}, at::TensorOptions().dtype(storage.dtype));
         std::memcpy(bytes.data_ptr(), data.get(), n_bytes);
@@ -371,6 +383,7 @@ private:
     std::string_view m_bytes;
     std::string m_file;
     size_t m_pos = 0;
+    std::vector<std::unique_ptr<Value>> m_arena;
     std::vector<ValuePtr> m_stack;
     std::map<uint64_t, ValuePtr> m_memo;
 };

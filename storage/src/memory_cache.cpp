@@ -4,6 +4,7 @@
 #include "uio/common/checksum.h"
 #include "uio/storage/statement.h"
 
+#include <charconv>
 #include <sstream>
 
 namespace uio::storage {
@@ -20,11 +21,18 @@ std::string join(const std::vector<int64_t>& shape) {
     return s;
 }
 
-std::vector<int64_t> split(const std::string& text) {
+// "2,8,64" -> {2, 8, 64}; nothing when the text is not such a list (a damaged row).
+std::optional<std::vector<int64_t>> split(const std::string& text) {
     std::vector<int64_t> out;
     std::stringstream in(text);
-    for (std::string part; std::getline(in, part, ',');)
-        out.push_back(std::stoll(part));
+    for (std::string part; std::getline(in, part, ',');) {
+        int64_t value = 0;
+        const char* end = part.data() + part.size();
+        const auto [stop, error] = std::from_chars(part.data(), end, value);
+        if (error != std::errc() || stop != end)
+            return std::nullopt;
+        out.push_back(value);
+    }
     return out;
 }
 
@@ -92,13 +100,13 @@ std::optional<StoredSegment> MemoryCache::get(int64_t key, int64_t index) {
     if (!select.step()) {
         return std::nullopt;
     }
+    const auto shape = split(select.column_text(3));
+    if (!shape) {
+        return std::nullopt;  // damaged: the caller compresses it again
+    }
     StoredSegment segment;
-    segment.info = {index,
-                    select.column_int(1),
-                    select.column_int(2),
-                    split(select.column_text(3)),
-                    select.column_text(4),
-                    static_cast<uint64_t>(select.column_int(5))};
+    segment.info = {index,  select.column_int(1),  select.column_int(2),
+                    *shape, select.column_text(4), static_cast<uint64_t>(select.column_int(5))};
     BlobIo blob(m_db, select.column_int(0), false);
     if (blob.size() != select.column_int(6)) {
         return std::nullopt;

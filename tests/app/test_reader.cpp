@@ -1,36 +1,22 @@
-// The contained reader: its output format read back exactly and hostile output refused; a batch of
-// files built to hurt the reader (a decompression bomb, a million nested elements, a reader that
-// crashes) where each fails alone while the good file is added and the parent's memory stays flat;
-// the time limit; the command line's same path.
+// The contained reader: its output format read back exactly and hostile output refused; files
+// built to hurt the reader (a decompression bomb, a million nested elements, a reader that
+// crashes) each fail with their own clear error while a good file reads; the time limit; cancel.
+// (test_libraryservice reads the same files as one batch in the library.)
 
 #include "patience.h"
 #include "readerprotocol.h"
 #include "testfiles.h"
-#include "uio/app/libraryservice.h"
 #include "uio/app/readerprocess.h"
 
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
-#include <QProcess>
-#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
 using namespace uio::app;
 
 namespace {
-
-// The peak resident set of this process so far (VmHWM), in bytes.
-qint64 peakResident() {
-    QFile status(QStringLiteral("/proc/self/status"));
-    status.open(QIODevice::ReadOnly);
-    for (const QByteArray& line : status.readAll().split('\n')) {
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong() * 1024;
-    }
-    return -1;
-}
 
 IngestedDocument sampleDocument() {
     IngestedDocument d;
@@ -62,9 +48,8 @@ private Q_SLOTS:
     void recordsReadBackExactly();
     void hostileOutputIsRefused_data();
     void hostileOutputIsRefused();
-    void eachHostileFileFailsAloneInABatch();
+    void hostileFilesFailWithTheirOwnError();
     void timeLimitStopsTheReader();
-    void commandLineUsesTheSameLimits();
 
 private:
     QTemporaryDir m_dir;
@@ -153,36 +138,31 @@ void TestReader::hostileOutputIsRefused() {
     qInfo("%s", qPrintable(parser.errorMessage()));
 }
 
-void TestReader::eachHostileFileFailsAloneInABatch() {
-    LibraryService library(m_dir.filePath(QStringLiteral("batch.sqlite3")));
-    library.setReaderLimits({qint64(512) << 20, 3600});
-    QSignalSpy added(&library, &LibraryService::documentAdded);
-    QSignalSpy failed(&library, &LibraryService::addFailed);
-    QSignalSpy queued(&library, &LibraryService::readingQueued);
-    const qint64 peakBefore = peakResident();
-    library.addFiles({m_bomb, m_deep, m_crash, m_good});
-    UIO_TRY_COMPARE(added.count() + failed.count(), 4);
-    QCOMPARE(queued.count(), 4);
-    const qint64 peakAfter = peakResident();
-
-    QHash<QString, QString> failures;
-    for (const QList<QVariant>& f : failed)
-        failures.insert(f.at(0).toString(), f.at(1).toString());
-    for (auto it = failures.cbegin(); it != failures.cend(); ++it)
-        qInfo("%s: %s", qPrintable(QFileInfo(it.key()).fileName()), qPrintable(it.value()));
-    QVERIFY2(failures.value(m_bomb).contains(QStringLiteral("memory")), qPrintable(failures.value(m_bomb)));
-    QVERIFY(failures.value(m_bomb).contains(QStringLiteral("retry")));
-    QVERIFY2(failures.value(m_crash).contains(QStringLiteral("stopped unexpectedly")),
-             qPrintable(failures.value(m_crash)));
+void TestReader::hostileFilesFailWithTheirOwnError() {
+    const ReaderLimits limits{qint64(512) << 20, 3600};
+    const auto failure = [&](const QString& path) {
+        try {
+            readContained(path, {}, limits);
+        } catch (const IngestError& e) {
+            qInfo("%s: %s", qPrintable(QFileInfo(path).fileName()), qPrintable(e.message()));
+            return std::make_pair(e.kind(), e.message());
+        }
+        return std::make_pair(IngestError::Kind::Cancelled, QStringLiteral("read without an error"));
+    };
+    const auto bomb = failure(m_bomb);
+    QCOMPARE(bomb.first, IngestError::Kind::MemoryLimit);
+    QVERIFY(bomb.second.contains(QStringLiteral("retry with a larger memory limit")));
     // The million nested elements make a zip of extreme compression, refused before it is unpacked
     // (test_textformats reads such nesting itself).
-    QVERIFY2(failures.value(m_deep).contains(QStringLiteral("zip bomb")), qPrintable(failures.value(m_deep)));
-    QCOMPARE(added.count(), 1);
-    QCOMPARE(added.at(0).at(2).toString(), m_good);
-
-    // The parent's memory: the bomb and the rest took the children's, not this process's.
-    qInfo("parent peak resident set: %.0f MB before the batch, %.0f MB after", peakBefore / 1e6, peakAfter / 1e6);
-    QVERIFY2(peakAfter - peakBefore < (qint64(64) << 20), "the parent's memory grew with the hostile files");
+    const auto deep = failure(m_deep);
+    QCOMPARE(deep.first, IngestError::Kind::TooLarge);
+    QVERIFY(deep.second.contains(QStringLiteral("zip bomb")));
+    const auto crash = failure(m_crash);
+    QCOMPARE(crash.first, IngestError::Kind::ReaderFailed);
+    QVERIFY(crash.second.contains(QStringLiteral("stopped unexpectedly")));
+    const IngestedDocument good = readContained(m_good, {}, limits);
+    QCOMPARE(good.text, QStringLiteral("# Good\n\nA document that reads."));
+    QCOMPARE(good.sections.size(), 1);
 }
 
 void TestReader::timeLimitStopsTheReader() {
@@ -207,20 +187,6 @@ void TestReader::timeLimitStopsTheReader() {
         QVERIFY2(e.kind() == IngestError::Kind::Cancelled || e.kind() == IngestError::Kind::MemoryLimit,
                  qPrintable(e.message()));
     }
-}
-
-void TestReader::commandLineUsesTheSameLimits() {
-    const QString db = m_dir.filePath(QStringLiteral("cli.sqlite3"));
-    QProcess process;
-    process.start(QStringLiteral(UIO_BINARY),
-                  {QStringLiteral("ingest"), QStringLiteral("--db"), db, QStringLiteral("--memory-limit"),
-                   QStringLiteral("512"), m_bomb, m_good});
-    QVERIFY(process.waitForFinished(uio::test::kPatienceMs));
-    const QString err = QString::fromUtf8(process.readAllStandardError());
-    qInfo("%s", qPrintable(err.trimmed()));
-    QCOMPARE(process.exitCode(), 1);  // one file failed
-    QVERIFY(err.contains(QStringLiteral("bomb.pdf was stopped when it needed more than")));
-    QVERIFY(QString::fromUtf8(process.readAllStandardOutput()).contains(QStringLiteral("added\tGood")));
 }
 
 QTEST_GUILESS_MAIN(TestReader)

@@ -21,6 +21,7 @@ private Q_SLOTS:
     void markdownHeadingsBecomeSections();
     void html();
     void millionNestedElements();
+    void hyphenAcrossEmptyPages();
     void badFiles_data();
     void badFiles();
     void pageCleanup();
@@ -109,6 +110,19 @@ void TestTextFormats::millionNestedElements() {
     const HtmlText text = htmlToText(html + QStringLiteral("</body></html>"));
     QCOMPARE(text.text, QStringLiteral("Deep\n\nThe bottom of the well."));
     QCOMPARE(text.headings.size(), 1);
+}
+
+// A word hyphenated at the end of a page, then empty pages, then its rest (fuzz_text's finding:
+// the empty pages were left beginning after they ended).
+void TestTextFormats::hyphenAcrossEmptyPages() {
+    const CleanText clean = cleanPages({QStringLiteral("The opening of a long para-"), QString(), QStringLiteral("  "),
+                                        QStringLiteral("graph that ends here.")});
+    QCOMPARE(clean.text, QStringLiteral("The opening of a long paragraph that ends here."));
+    QCOMPARE(clean.pages.size(), 4);
+    for (const PageSpan& page : clean.pages) {
+        QVERIFY2(page.begin <= page.end && page.end <= clean.text.size(),
+                 qPrintable(QStringLiteral("page %1: [%2, %3)").arg(page.page).arg(page.begin).arg(page.end)));
+    }
 }
 
 void TestTextFormats::badFiles_data() {

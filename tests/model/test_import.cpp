@@ -98,10 +98,12 @@ private:
     int m_memo = 0;
 };
 
-// A torch.save-style zip around a hand-written pickle.
+// A torch.save-style zip around a hand-written pickle, with one 16-byte storage "data/0".
 void writeArchive(const QString& path, const std::string& pickle) {
     caffe2::serialize::PyTorchStreamWriter writer(path.toStdString());
     writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    const std::string storage(16, '\0');
+    writer.writeRecord("data/0", storage.data(), storage.size());
     writer.writeEndOfFile();
 }
 
@@ -214,6 +216,40 @@ void TestImport::refusesAnythingButTensorsAndLists_data() {
                                        << QStringLiteral("not a tensor");
     QTest::newRow("truncated") << QByteArray("\x80\x02](K\x01", 6) << QStringLiteral("ends early");
     QTest::newRow("unknown opcode") << QByteArray("\x80\x02\xff.", 4) << QStringLiteral("unsupported pickle opcode");
+    // fuzz_pickle's findings: a list appended to itself (shared ownership leaked it), and lists
+    // nested 100,000 deep (freed recursively); both are refused and freed at once.
+    QTest::newRow("a list inside itself") << QByteArray(
+                                                 "\x80\x02]q\x00"
+                                                 "h\x00"
+                                                 "a.",
+                                                 9)
+                                          << QStringLiteral("not a tensor");
+    QByteArray deep("\x80\x02", 2);
+    for (int i = 0; i < 100'000; ++i)
+        deep += ']';
+    for (int i = 0; i < 99'999; ++i)
+        deep += 'a';
+    QTest::newRow("lists 100,000 deep") << deep + '.' << QStringLiteral("not a tensor");
+    // A tensor of 2^40 elements viewing one float with stride 0: it would be copied out in full.
+    QTest::newRow("a tensor larger than its storage") << QByteArray(
+                                                             "\x80\x02]("
+                                                             "ctorch._utils\n_rebuild_tensor_v2\n"
+                                                             "((X\x07\x00\x00\x00"
+                                                             "storage"
+                                                             "ctorch\nFloatStorage\n"
+                                                             "X\x01\x00\x00\x00"
+                                                             "0"
+                                                             "X\x03\x00\x00\x00"
+                                                             "cpu"
+                                                             "K\x01tQ"
+                                                             "K\x00"
+                                                             "(\x8a\x06\x00\x00\x00\x00\x00\x01t"
+                                                             "(K\x00t"
+                                                             "\x89"
+                                                             "ccollections\nOrderedDict\n)RtR"
+                                                             "e.",
+                                                             137)
+                                                      << QStringLiteral("larger than its storage");
 }
 
 void TestImport::refusesAnythingButTensorsAndLists() {

@@ -355,6 +355,21 @@ void TestMemory::blobRoundTripAndDamage() {
     MemoryBlob bf16 = to_blob(memory.to(at::kBFloat16));
     QCOMPARE(bf16.dtype, DType::BF16);
     QCOMPARE(bf16.bytes.size(), blob.bytes.size() / 2);
+
+    // Shapes from a damaged library (fuzz_memory_blob findings): negative dimensions whose product
+    // matches the bytes, and a product that overflows to it.
+    for (const std::vector<int64_t>& shape :
+         {std::vector<int64_t>{-1, -2, 3}, std::vector<int64_t>{int64_t(1) << 62, 4, 4}, std::vector<int64_t>{2, 3}}) {
+        MemoryBlob hostile;
+        hostile.shape = shape;
+        hostile.bytes.resize(24);
+        hostile.checksum = uio::blob_checksum(hostile.bytes);
+        QVERIFY_THROWS_EXCEPTION(ModelError, from_blob(hostile, at::kCPU));
+    }
+    MemoryBlob empty;  // no bytes to copy (fuzz_memory_blob: memcpy from a null pointer)
+    empty.shape = {2, 0, 4};
+    empty.checksum = uio::blob_checksum(empty.bytes);
+    QCOMPARE(from_blob(empty, at::kCPU).numel(), 0);
 }
 
 void TestMemory::bf16StaysNearF32() {

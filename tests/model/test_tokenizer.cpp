@@ -87,6 +87,7 @@ private Q_SLOTS:
     void llama2Tokenizer();
     void malformedFilesAreErrors_data();
     void malformedFilesAreErrors();
+    void signedBytePieceIsNotAByte();
 
 private:
     QTemporaryDir m_dir;
@@ -197,6 +198,25 @@ void TestTokenizer::malformedFilesAreErrors_data() {
     QTest::newRow("truncated varint") << QByteArray("\x0a\xff", 2) << QStringLiteral("not a valid SentencePiece model");
     QTest::newRow("field past the end") << QByteArray("\x0a\x50\x0a", 3) << QStringLiteral("past the end");
     QTest::newRow("text file") << QByteArray("this is not a tokenizer\n") << QStringLiteral("tokenizer.model");
+}
+
+// A byte piece "<0x-A>" once passed sscanf's %X as a negative number and indexed out of range
+// (fuzz_tokenizer_model's first finding): now it is not a byte piece, and byte fallback, which
+// needs all 256, is refused.
+void TestTokenizer::signedBytePieceIsNotAByte() {
+    uio::model::SpmModel model;
+    model.model_type = uio::model::SpmModel::Bpe;
+    model.byte_fallback = true;
+    model.pieces = {{"<unk>", 0, uio::model::SpmPiece::Unknown},
+                    {"<s>", 0, uio::model::SpmPiece::Control},
+                    {"</s>", 0, uio::model::SpmPiece::Control},
+                    {"<0x-A>", 0, uio::model::SpmPiece::Byte}};
+    try {
+        Tokenizer::from_model(model, "hostile");
+        QFAIL("expected a ModelError");
+    } catch (const ModelError& e) {
+        QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("byte_fallback")), e.what());
+    }
 }
 
 void TestTokenizer::malformedFilesAreErrors() {

@@ -173,6 +173,9 @@ void TestRepositories::damagedSegmentReadsAsMissing() {
         "= 0");
     QVERIFY(!cache.get(id, 0).has_value());
     QVERIFY(cache.get(id, 1).has_value());
+    // A shape that is not a list of numbers (fuzz_library's finding: it escaped as an exception).
+    m_library->db().exec("UPDATE memory_segments SET shape = '2,x,64' WHERE segment_index = 1");
+    QVERIFY(!cache.get(id, 1).has_value());
 }
 
 void TestRepositories::chatsAndStreamingMessages() {

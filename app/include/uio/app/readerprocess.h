@@ -54,6 +54,7 @@ Q_SIGNALS:
 
 private:
     void readOutput();
+    void readErrors();
     void ended(int exitCode, QProcess::ExitStatus status);
     void fail(IngestError::Kind kind, const QString& message);
 
@@ -63,7 +64,8 @@ private:
     QProcess m_process;
     QTimer m_deadline;
     std::unique_ptr<reader::OutputParser> m_output;
-    QByteArray m_errors;  // the tail of the child's standard error, to tell a crash from exhaustion
+    QByteArray m_errors;  // the tail of the child's standard error
+    bool m_outOfMemory = false;
     bool m_done = false;
     bool m_timedOut = false;
     bool m_cancelled = false;

@@ -8,23 +8,30 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <span>
 
 namespace uio {
 
-inline uint64_t blob_checksum(std::span<const std::byte> bytes) {
+// Pointer and size rather than std::span: the fuzz build compiles the torch-side readers that
+// include this as C++17 (fuzz/CMakeLists.txt says why).
+inline uint64_t blob_checksum(const std::byte* data, size_t size) {
     constexpr uint64_t kPrime = 0x100000001b3ull;
     uint64_t hash = 0xcbf29ce484222325ull;
     size_t i = 0;
-    for (; i + 8 <= bytes.size(); i += 8) {
+    for (; i + 8 <= size; i += 8) {
         uint64_t word;
-        std::memcpy(&word, bytes.data() + i, 8);
+        std::memcpy(&word, data + i, 8);
         hash = (hash ^ word) * kPrime;
     }
-    for (; i < bytes.size(); ++i) {
-        hash = (hash ^ std::to_integer<uint64_t>(bytes[i])) * kPrime;
+    for (; i < size; ++i) {
+        hash = (hash ^ std::to_integer<uint64_t>(data[i])) * kPrime;
     }
-    return hash ^ bytes.size();
+    return hash ^ size;
+}
+
+// Any contiguous bytes with data() and size(): std::vector<std::byte>, std::span<const std::byte>.
+template <typename Bytes>
+uint64_t blob_checksum(const Bytes& bytes) {
+    return blob_checksum(bytes.data(), bytes.size());
 }
 
 }  // namespace uio

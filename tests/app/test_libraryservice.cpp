@@ -1,0 +1,118 @@
+// Adding files to the library, as the desktop program and `uio ingest` do: a batch of files built to
+// hurt the reader (a decompression bomb, a million nested elements, a reader that crashes) beside a
+// good one; each hostile file fails alone with its reason, the good one is added, the library
+// answers while a file is read, and this process's memory stays flat.
+
+#include "patience.h"
+#include "testfiles.h"
+#include "uio/app/libraryservice.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace uio::app;
+
+namespace {
+
+// The peak resident set of this process so far (VmHWM), in bytes.
+qint64 peakResident() {
+    QFile status(QStringLiteral("/proc/self/status"));
+    status.open(QIODevice::ReadOnly);
+    for (const QByteArray& line : status.readAll().split('\n')) {
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong() * 1024;
+    }
+    return -1;
+}
+
+QString write(const QString& path, const QByteArray& bytes) {
+    QFile file(path);
+    file.open(QIODevice::WriteOnly);
+    file.write(bytes);
+    return path;
+}
+
+}  // namespace
+
+class TestLibraryService : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void eachHostileFileFailsAloneInABatch();
+    void commandLineUsesTheSameLimits();
+
+private:
+    QTemporaryDir m_dir;
+    QString m_bomb, m_deep, m_crash, m_good;
+};
+
+void TestLibraryService::initTestCase() {
+    QVERIFY(m_dir.isValid());
+    QVERIFY2(!readerProgram().isEmpty(), "uio-reader not found (UIO_READER_PROGRAM)");
+    m_bomb = m_dir.filePath(QStringLiteral("bomb.pdf"));
+    testfiles::writeBombPdf(m_bomb, qint64(16) << 30);
+    m_deep = m_dir.filePath(QStringLiteral("deep.epub"));
+    testfiles::writeDeepEpub(m_deep, 1'000'000, QStringLiteral("The bottom of the well."));
+    m_crash = write(m_dir.filePath(QStringLiteral("crash.txt")), "The reader crashes on this file.");
+    m_good = write(m_dir.filePath(QStringLiteral("good.md")), "# Good\n\nA document that reads.\n");
+    qputenv("UIO_READER_TEST_CRASH", "crash.txt");
+}
+
+void TestLibraryService::eachHostileFileFailsAloneInABatch() {
+    LibraryService library(m_dir.filePath(QStringLiteral("batch.sqlite3")));
+    library.setReaderLimits({qint64(512) << 20, 3600});
+    QSignalSpy added(&library, &LibraryService::documentAdded);
+    QSignalSpy failed(&library, &LibraryService::addFailed);
+    QSignalSpy queued(&library, &LibraryService::readingQueued);
+    QSignalSpy progress(&library, &LibraryService::readingProgress);
+    QSignalSpy chats(&library, &LibraryService::chatCreated);
+    const qint64 peakBefore = peakResident();
+    library.addFiles({m_bomb, m_deep, m_crash, m_good});
+    // While the first file (the bomb, in name order) is read, the library thread answers.
+    UIO_TRY_VERIFY(!progress.isEmpty());
+    library.createChat(QStringLiteral("Asked while a file is read"), {});
+    UIO_TRY_COMPARE(chats.count(), 1);
+    qInfo("a chat was created %s the bomb's reader ended", failed.isEmpty() ? "before" : "after");
+    UIO_TRY_COMPARE(added.count() + failed.count(), 4);
+    QCOMPARE(queued.count(), 4);
+    const qint64 peakAfter = peakResident();
+
+    QHash<QString, QString> failures;
+    for (const QList<QVariant>& f : failed) {
+        failures.insert(f.at(0).toString(), f.at(1).toString());
+        qInfo("%s: %s", qPrintable(QFileInfo(f.at(0).toString()).fileName()), qPrintable(f.at(1).toString()));
+    }
+    QVERIFY2(failures.value(m_bomb).contains(QStringLiteral("memory")), qPrintable(failures.value(m_bomb)));
+    QVERIFY(failures.value(m_deep).contains(QStringLiteral("zip bomb")));
+    QVERIFY(failures.value(m_crash).contains(QStringLiteral("stopped unexpectedly")));
+    QCOMPARE(added.count(), 1);
+    QCOMPARE(added.at(0).at(2).toString(), m_good);
+
+    // The bomb took its reader's memory, not this process's.
+    qInfo("this process's peak resident set: %.0f MB before the batch, %.0f MB after", peakBefore / 1e6,
+          peakAfter / 1e6);
+    QVERIFY2(peakAfter - peakBefore < (qint64(64) << 20), "the parent's memory grew with the hostile files");
+}
+
+void TestLibraryService::commandLineUsesTheSameLimits() {
+    const QString db = m_dir.filePath(QStringLiteral("cli.sqlite3"));
+    QProcess process;
+    process.start(QStringLiteral(UIO_BINARY),
+                  {QStringLiteral("ingest"), QStringLiteral("--db"), db, QStringLiteral("--memory-limit"),
+                   QStringLiteral("512"), m_bomb, m_good});
+    QVERIFY(process.waitForFinished(uio::test::kPatienceMs));
+    const QString err = QString::fromUtf8(process.readAllStandardError());
+    qInfo("%s", qPrintable(err.trimmed()));
+    QCOMPARE(process.exitCode(), 1);  // one file failed
+    QVERIFY(err.contains(QStringLiteral("bomb.pdf was stopped when it needed more than")));
+    QVERIFY(QString::fromUtf8(process.readAllStandardOutput()).contains(QStringLiteral("added\tGood")));
+}
+
+QTEST_GUILESS_MAIN(TestLibraryService)
+#include "test_libraryservice.moc"
