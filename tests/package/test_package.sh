@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian package, built and installed for real: lintian finds no errors, the desktop entry and
 # AppStream metadata validate, the installed programs run (uio makes a tiny model and generates
-# with it; uio-desk starts, saves its window and writes only to the user's XDG folders), and the
+# with it, and adds a document through the installed reader process; uio-desk starts, saves its window and writes only to the user's XDG folders), and the
 # package removes cleanly. It installs into /usr, so it runs only as root where that is wanted:
 # in CI (CI=true) or with UIO_TEST_PACKAGE=1. Otherwise it is skipped (exit 77).
 #   test_package.sh BUILD_DIR
@@ -53,6 +53,10 @@ grep -q "$version" "$work/version"
 /usr/bin/uio make-model --preset tiny --out "$work/tiny"
 /usr/bin/uio generate --model "$work/tiny" --prompt "Once upon a time" --max-new-tokens 8 --seed 1
 /usr/bin/uio-desk --version | grep -q "$version"
+test -x /usr/libexec/uio-desk/uio-reader
+printf '# Notes\n\nRead by the installed reader process.\n' >"$work/notes.md"
+env -u UIO_READER_PROGRAM /usr/bin/uio ingest --db "$work/library.sqlite3" "$work/notes.md" | tee "$work/ingest"
+grep -q "added" "$work/ingest"
 
 step "uio-desk writes only to the user's XDG folders"
 mkdir -p "$work/home" "$work/cwd"
@@ -69,6 +73,6 @@ fi
 
 step "remove"
 apt-get remove -y -qq uio-desk >/dev/null
-test ! -e /usr/bin/uio && test ! -e /usr/bin/uio-desk
+test ! -e /usr/bin/uio && test ! -e /usr/bin/uio-desk && test ! -e /usr/libexec/uio-desk
 test ! -e /usr/share/applications/io.github.uio_desk.UioDesk.desktop
 echo "package test passed"
