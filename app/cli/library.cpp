@@ -222,7 +222,11 @@ int compressDocument(const QStringList& args) {
             },
             &control);
     } catch (const std::exception& e) {
-        jobs.set_state(job, "failed", e.what());
+        try {
+            jobs.set_state(job, "failed", e.what());
+        } catch (const std::exception&) {
+            // The disk that is full cannot record it either; the first message is the one to show.
+        }
         throw;
     }
     if (terminal && !json)

@@ -300,8 +300,12 @@ private:
             }  // else: a question is waiting; the job stays first in the queue
         } catch (const std::exception& e) {
             m_queue.pop_front();
-            if (job)
-                jobs.set_state(job, "failed", e.what());
+            try {
+                if (job)
+                    jobs.set_state(job, "failed", e.what());
+            } catch (const std::exception&) {
+                // A full disk cannot record the failure either: it is reported, never thrown on.
+            }
             Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
         }
         if (!m_queue.empty() && !questionWaiting)

@@ -5,12 +5,19 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <string>
 
 namespace uio::storage {
 
-inline StorageError::Kind error_kind(int code) {
+// `system_errno`: sqlite3_system_errno's, which tells an I/O error of a full disk (creating or
+// growing the -wal and -shm files fails that way) from the others.
+inline StorageError::Kind error_kind(int code, int system_errno = 0) {
     switch (code & 0xff) {
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+            return system_errno == ENOSPC || system_errno == EDQUOT ? StorageError::Kind::DiskFull
+                                                                    : StorageError::Kind::Other;
         case SQLITE_NOTADB:
             return StorageError::Kind::NotADatabase;
         case SQLITE_CORRUPT:
@@ -51,7 +58,7 @@ inline void check(sqlite3* db, int rc, const std::string& doing) {
         return;
     }
     const int code = db ? sqlite3_extended_errcode(db) : rc;
-    const auto kind = error_kind(code);
+    const auto kind = error_kind(code, db ? sqlite3_system_errno(db) : 0);
     const char* detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     throw StorageError(doing + ": " + detail + advice(kind), code, kind);
 }

@@ -25,7 +25,10 @@ Database::Database(const std::filesystem::path& path) : m_path(path) {
         user_version();  // reads the header: fails at once on a file that is not a database
     } catch (const StorageError& e) {
         sqlite3_close_v2(m_db);
-        throw StorageError(path.string() + " is not a usable database (" + e.what() + ")", e.code(), e.kind());
+        const bool unusable = e.kind() == StorageError::Kind::NotADatabase || e.kind() == StorageError::Kind::Damaged;
+        throw StorageError(
+            path.string() + (unusable ? " is not a usable database (" : " cannot be opened (") + e.what() + ")",
+            e.code(), e.kind());
     }
 }
 
@@ -44,7 +47,8 @@ void Database::exec(const std::string& sql) {
         const std::string detail = message ? message : sqlite3_errstr(rc);
         sqlite3_free(message);
         const int code = sqlite3_extended_errcode(m_db);
-        throw StorageError(m_path.string() + ": " + detail + advice(error_kind(code)), code, error_kind(code));
+        const auto kind = error_kind(code, sqlite3_system_errno(m_db));
+        throw StorageError(m_path.string() + ": " + detail + advice(kind), code, kind);
     }
 }
 
