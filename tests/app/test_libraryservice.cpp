@@ -30,13 +30,6 @@ qint64 peakResident() {
     return -1;
 }
 
-QString write(const QString& path, const QByteArray& bytes) {
-    QFile file(path);
-    file.open(QIODevice::WriteOnly);
-    file.write(bytes);
-    return path;
-}
-
 }  // namespace
 
 class TestLibraryService : public QObject {
@@ -49,19 +42,13 @@ private Q_SLOTS:
 
 private:
     QTemporaryDir m_dir;
-    QString m_bomb, m_deep, m_crash, m_good;
+    testfiles::HostileFiles m_files;
 };
 
 void TestLibraryService::initTestCase() {
     QVERIFY(m_dir.isValid());
     QVERIFY2(!readerProgram().isEmpty(), "uio-reader not found (UIO_READER_PROGRAM)");
-    m_bomb = m_dir.filePath(QStringLiteral("bomb.pdf"));
-    testfiles::writeBombPdf(m_bomb, qint64(16) << 30);
-    m_deep = m_dir.filePath(QStringLiteral("deep.epub"));
-    testfiles::writeDeepEpub(m_deep, 1'000'000, QStringLiteral("The bottom of the well."));
-    m_crash = write(m_dir.filePath(QStringLiteral("crash.txt")), "The reader crashes on this file.");
-    m_good = write(m_dir.filePath(QStringLiteral("good.md")), "# Good\n\nA document that reads.\n");
-    qputenv("UIO_READER_TEST_CRASH", "crash.txt");
+    m_files = testfiles::writeHostileFiles(m_dir.path());
 }
 
 void TestLibraryService::eachHostileFileFailsAloneInABatch() {
@@ -73,7 +60,7 @@ void TestLibraryService::eachHostileFileFailsAloneInABatch() {
     QSignalSpy progress(&library, &LibraryService::readingProgress);
     QSignalSpy chats(&library, &LibraryService::chatCreated);
     const qint64 peakBefore = peakResident();
-    library.addFiles({m_bomb, m_deep, m_crash, m_good});
+    library.addFiles({m_files.bomb, m_files.deep, m_files.crash, m_files.good});
     // While the first file (the bomb, in name order) is read, the library thread answers.
     UIO_TRY_VERIFY(!progress.isEmpty());
     library.createChat(QStringLiteral("Asked while a file is read"), {});
@@ -88,11 +75,11 @@ void TestLibraryService::eachHostileFileFailsAloneInABatch() {
         failures.insert(f.at(0).toString(), f.at(1).toString());
         qInfo("%s: %s", qPrintable(QFileInfo(f.at(0).toString()).fileName()), qPrintable(f.at(1).toString()));
     }
-    QVERIFY2(failures.value(m_bomb).contains(QStringLiteral("memory")), qPrintable(failures.value(m_bomb)));
-    QVERIFY(failures.value(m_deep).contains(QStringLiteral("zip bomb")));
-    QVERIFY(failures.value(m_crash).contains(QStringLiteral("stopped unexpectedly")));
+    QVERIFY2(failures.value(m_files.bomb).contains(QStringLiteral("memory")), qPrintable(failures.value(m_files.bomb)));
+    QVERIFY(failures.value(m_files.deep).contains(QStringLiteral("zip bomb")));
+    QVERIFY(failures.value(m_files.crash).contains(QStringLiteral("stopped unexpectedly")));
     QCOMPARE(added.count(), 1);
-    QCOMPARE(added.at(0).at(2).toString(), m_good);
+    QCOMPARE(added.at(0).at(2).toString(), m_files.good);
 
     // The bomb took its reader's memory, not this process's.
     qInfo("this process's peak resident set: %.0f MB before the batch, %.0f MB after", peakBefore / 1e6,
@@ -105,7 +92,7 @@ void TestLibraryService::commandLineUsesTheSameLimits() {
     QProcess process;
     process.start(QStringLiteral(UIO_BINARY),
                   {QStringLiteral("ingest"), QStringLiteral("--db"), db, QStringLiteral("--memory-limit"),
-                   QStringLiteral("512"), m_bomb, m_good});
+                   QStringLiteral("512"), m_files.bomb, m_files.good});
     QVERIFY(process.waitForFinished(uio::test::kPatienceMs));
     const QString err = QString::fromUtf8(process.readAllStandardError());
     qInfo("%s", qPrintable(err.trimmed()));

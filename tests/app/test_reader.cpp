@@ -31,13 +31,6 @@ IngestedDocument sampleDocument() {
     return d;
 }
 
-QString write(const QString& path, const QByteArray& bytes) {
-    QFile file(path);
-    file.open(QIODevice::WriteOnly);
-    file.write(bytes);
-    return path;
-}
-
 }  // namespace
 
 class TestReader : public QObject {
@@ -53,20 +46,13 @@ private Q_SLOTS:
 
 private:
     QTemporaryDir m_dir;
-    QString m_bomb, m_deep, m_crash, m_good;
+    testfiles::HostileFiles m_files;
 };
 
 void TestReader::initTestCase() {
     QVERIFY(m_dir.isValid());
     QVERIFY2(!readerProgram().isEmpty(), "uio-reader not found (UIO_READER_PROGRAM)");
-    m_bomb = m_dir.filePath(QStringLiteral("bomb.pdf"));
-    testfiles::writeBombPdf(m_bomb, qint64(16) << 30);
-    qInfo("decompression bomb: %lld bytes on disk, 16 GiB of content", static_cast<long long>(QFile(m_bomb).size()));
-    m_deep = m_dir.filePath(QStringLiteral("deep.epub"));
-    testfiles::writeDeepEpub(m_deep, 1'000'000, QStringLiteral("The bottom of the well."));
-    m_crash = write(m_dir.filePath(QStringLiteral("crash.txt")), "The reader crashes on this file.");
-    m_good = write(m_dir.filePath(QStringLiteral("good.md")), "# Good\n\nA document that reads.\n");
-    qputenv("UIO_READER_TEST_CRASH", "crash.txt");
+    m_files = testfiles::writeHostileFiles(m_dir.path());
 }
 
 void TestReader::recordsReadBackExactly() {
@@ -149,18 +135,18 @@ void TestReader::hostileFilesFailWithTheirOwnError() {
         }
         return std::make_pair(IngestError::Kind::Cancelled, QStringLiteral("read without an error"));
     };
-    const auto bomb = failure(m_bomb);
+    const auto bomb = failure(m_files.bomb);
     QCOMPARE(bomb.first, IngestError::Kind::MemoryLimit);
     QVERIFY(bomb.second.contains(QStringLiteral("retry with a larger memory limit")));
     // The million nested elements make a zip of extreme compression, refused before it is unpacked
     // (test_textformats reads such nesting itself).
-    const auto deep = failure(m_deep);
+    const auto deep = failure(m_files.deep);
     QCOMPARE(deep.first, IngestError::Kind::TooLarge);
     QVERIFY(deep.second.contains(QStringLiteral("zip bomb")));
-    const auto crash = failure(m_crash);
+    const auto crash = failure(m_files.crash);
     QCOMPARE(crash.first, IngestError::Kind::ReaderFailed);
     QVERIFY(crash.second.contains(QStringLiteral("stopped unexpectedly")));
-    const IngestedDocument good = readContained(m_good, {}, limits);
+    const IngestedDocument good = readContained(m_files.good, {}, limits);
     QCOMPARE(good.text, QStringLiteral("# Good\n\nA document that reads."));
     QCOMPARE(good.sections.size(), 1);
 }
@@ -181,7 +167,7 @@ void TestReader::timeLimitStopsTheReader() {
     std::atomic<bool> cancel{true};  // cancelled before it could finish
     options.cancel = &cancel;
     try {
-        readContained(m_bomb, options, {qint64(512) << 20, 3600});
+        readContained(m_files.bomb, options, {qint64(512) << 20, 3600});
         QFAIL("a cancelled read returned a document");
     } catch (const IngestError& e) {
         QVERIFY2(e.kind() == IngestError::Kind::Cancelled || e.kind() == IngestError::Kind::MemoryLimit,

@@ -244,6 +244,21 @@ void writeDeepEpub(const QString& path, int depth, const QString& sentence) {
                     {QStringLiteral("chapter.xhtml"), xhtml}});
 }
 
+HostileFiles writeHostileFiles(const QString& dir) {
+    HostileFiles files{dir + QStringLiteral("/bomb.pdf"), dir + QStringLiteral("/deep.epub"),
+                       dir + QStringLiteral("/crash.txt"), dir + QStringLiteral("/good.md")};
+    writeBombPdf(files.bomb, qint64(16) << 30);
+    writeDeepEpub(files.deep, 1'000'000, QStringLiteral("The bottom of the well."));
+    for (const auto& [path, text] : {std::pair{files.crash, QByteArray("The reader crashes on this file.")},
+                                     {files.good, QByteArray("# Good\n\nA document that reads.\n")}}) {
+        QFile file(path);
+        file.open(QIODevice::WriteOnly);
+        file.write(text);
+    }
+    qputenv("UIO_READER_TEST_CRASH", "crash.txt");
+    return files;
+}
+
 QByteArray randomBytes(qsizetype n, quint32 seed) {
     QByteArray bytes(n, '\0');
     QRandomGenerator random(seed);

@@ -38,6 +38,14 @@ void writeBombPdf(const QString& path, qint64 inflatedBytes, bool drawsText = tr
 // An EPUB whose one chapter nests `depth` <div> elements around a sentence.
 void writeDeepEpub(const QString& path, int depth, const QString& sentence);
 
+// The files built to hurt a reader, beside a good one, in `dir`: a 16 GiB decompression bomb
+// (bomb.pdf), a million nested elements (deep.epub), crash.txt (the reader crashes on it: the
+// test-only switch UIO_READER_TEST_CRASH is set to its name) and good.md.
+struct HostileFiles {
+    QString bomb, deep, crash, good;
+};
+HostileFiles writeHostileFiles(const QString& dir);
+
 // n bytes of noise, the same for the same seed: the "random-byte file" of every format.
 QByteArray randomBytes(qsizetype n, quint32 seed);
 
