@@ -4,7 +4,6 @@
 #include "uio/app/units.h"
 
 #include <QCoreApplication>
-#include <QEventLoop>
 #include <QFileInfo>
 
 #include <sys/resource.h>
@@ -120,8 +119,24 @@ void ReaderProcess::start(const QString& path, const QByteArray& password) {
     if (!password.isEmpty())
         m_process.write(password);
     m_process.closeWriteChannel();
+    m_started.start();
     if (m_limits.seconds > 0)
         m_deadline.start(std::chrono::seconds(m_limits.seconds));
+}
+
+void ReaderProcess::wait(int ms) {
+    QCoreApplication::sendPostedEvents(this);  // a failure start() could only queue
+    if (m_done)
+        return;
+    if (m_process.state() != QProcess::NotRunning)
+        m_process.waitForReadyRead(ms);  // delivers output, errors and the end as they come
+    if (!m_done && m_process.state() == QProcess::NotRunning)
+        m_process.waitForFinished(0);
+    if (!m_done && m_limits.seconds > 0 && m_started.isValid() && m_started.elapsed() >= m_limits.seconds * 1000LL) {
+        m_timedOut = true;
+        m_process.kill();
+        m_process.waitForFinished(-1);
+    }
 }
 
 void ReaderProcess::cancel() {
@@ -207,32 +222,21 @@ void ReaderProcess::fail(IngestError::Kind kind, const QString& message) {
 IngestedDocument readContained(const QString& path, const IngestOptions& options, const ReaderLimits& limits,
                                const QString& program) {
     ReaderProcess reader(limits, program);
-    QEventLoop loop;
     std::optional<IngestedDocument> document;
     std::optional<IngestError> error;
-    QObject::connect(&reader, &ReaderProcess::progress, &loop, [&](int done, int total) {
+    QObject::connect(&reader, &ReaderProcess::progress, [&](int done, int total) {
         if (options.progress)
             options.progress(done, total);
     });
-    QObject::connect(&reader, &ReaderProcess::finished, &loop, [&](const IngestedDocument& d) {
-        document = d;
-        loop.quit();
-    });
-    QObject::connect(&reader, &ReaderProcess::failed, &loop, [&](IngestError::Kind kind, const QString& message) {
-        error.emplace(kind, message);
-        loop.quit();
-    });
-    QTimer cancelled;  // Ctrl+C or a stop request arrives as a flag; look at it a few times a second
-    if (options.cancel) {
-        QObject::connect(&cancelled, &QTimer::timeout, &loop, [&] {
-            if (options.cancel->load())
-                reader.cancel();
-        });
-        cancelled.start(100);
-    }
+    QObject::connect(&reader, &ReaderProcess::finished, [&](const IngestedDocument& d) { document = d; });
+    QObject::connect(&reader, &ReaderProcess::failed,
+                     [&](IngestError::Kind kind, const QString& message) { error.emplace(kind, message); });
     reader.start(path, options.password);
-    if (!document && !error)
-        loop.exec();
+    while (!document && !error) {
+        if (options.cancel && options.cancel->load())
+            reader.cancel();  // Ctrl+C or a stop request: looked at ten times a second
+        reader.wait(100);
+    }
     if (error)
         throw *error;
     return std::move(*document);

@@ -288,7 +288,7 @@ void TestServices::killedCommandLineCompressionResumes() {
     for (int round = 0; round < 10; ++round) {
         QProcess p;
         p.start(QStringLiteral(UIO_BINARY), compress + QStringList{QStringLiteral("--db"), db});
-        QVERIFY(p.waitForStarted());
+        QVERIFY(p.waitForStarted(uio::test::kPatienceMs));
         const int k = static_cast<int>(random.bounded(1, 4));
         int reported = 0;
         while (reported < k) {
@@ -334,7 +334,7 @@ void TestServices::killedChatKeepsQuestionAndPartialAnswer() {
             {QStringLiteral("chat"), QStringLiteral("--db"), db, QStringLiteral("--doc"), QStringLiteral("1"),
              QStringLiteral("--model"), m_model, QStringLiteral("--adapter"), m_adapter, QStringLiteral("--ignore-eos"),
              QStringLiteral("--max-new-tokens"), QStringLiteral("1000000"), QStringLiteral("Tell me everything.")});
-    QVERIFY(p.waitForStarted());
+    QVERIFY(p.waitForStarted(uio::test::kPatienceMs));
     UIO_TRY_VERIFY(p.bytesAvailable() > 200);  // the answer is streaming
     p.kill();
     QVERIFY(p.waitForFinished(uio::test::kPatienceMs));

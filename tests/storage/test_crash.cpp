@@ -35,7 +35,7 @@ void TestCrash::killedWriterLosesNothingCommitted() {
     for (int round = 0; round < 20; ++round) {
         QProcess writer;
         writer.start(QStringLiteral(CRASH_WRITER), {db, QString::number(next)});
-        QVERIFY(writer.waitForStarted());
+        QVERIFY(writer.waitForStarted(uio::test::kPatienceMs));
         // Killed right after its k-th report (k random), so the kill lands mid-write on any machine.
         const int k = static_cast<int>(random.bounded(1, 40));
         int64_t last_reported = next - 1;

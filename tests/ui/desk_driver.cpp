@@ -52,7 +52,7 @@ int main(int argc, char* argv[]) {
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, settings, ask);
     window.show();
-    if (!QTest::qWaitForWindowExposed(&window))
+    if (!QTest::qWaitForWindowExposed(&window, kPatienceMs))
         return fail("the window was not shown");
     auto* chats = window.findChild<QListWidget*>(QStringLiteral("chatList"));
     auto* transcript = window.findChild<QTextBrowser*>(QStringLiteral("transcript"));

@@ -119,7 +119,7 @@ void TestFineTune::initTestCase() {
 std::unique_ptr<TestFineTune::Desk> TestFineTune::openDesk() {
     auto desk = std::make_unique<Desk>(m_settings.databasePath, m_settings);
     desk->window.show();
-    if (!QTest::qWaitForWindowExposed(&desk->window) ||
+    if (!QTest::qWaitForWindowExposed(&desk->window, uio::test::kPatienceMs) ||
         !QTest::qWaitFor([&] { return desk->ready.count() > 0; }, uio::test::kPatienceMs))
         return nullptr;
     return desk;
@@ -132,7 +132,7 @@ QWizard* TestFineTune::openWizard(Desk& desk) {
         return nullptr;
     desk.window.findChild<QAction*>(QStringLiteral("fineTuneAction"))->trigger();
     auto* wizard = desk.window.findChild<QWizard*>(QStringLiteral("fineTuneWizard"));
-    if (wizard && !QTest::qWaitForWindowExposed(wizard))
+    if (wizard && !QTest::qWaitForWindowExposed(wizard, uio::test::kPatienceMs))
         return nullptr;
     return wizard;
 }

@@ -92,7 +92,7 @@ void TestMainWindow::addPdfCompressAskAndReopen() {
         uio::ui::MainWindow window(library, model, m_settings, ask);
         window.resize(1100, 720);
         window.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
         UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
         UIO_TRY_VERIFY(
             window.findChild<QLabel*>(QStringLiteral("memoryLabel"))->text().startsWith(QStringLiteral("RAM ")));
@@ -222,7 +222,7 @@ void TestMainWindow::dragAndDropAddsFiles() {
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, {});
     window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
     QWidget* target = window.findChild<QListView*>(QStringLiteral("documentList"))->parentWidget();
 
     // A folder dropped from a file manager: its documents are added.
@@ -292,7 +292,7 @@ void TestMainWindow::unreadableFileShowsWhyAndRetries() {
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, {});
     window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
     auto* list = window.findChild<QListView*>(QStringLiteral("documentList"));
     library.addFiles({path});
     const auto status = [list] {

@@ -54,7 +54,7 @@ void TestSetup::firstRunChoosesAModel() {
     uio::ui::MainWindow window(library, model, {});
     window.resize(1000, 700);
     window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
     QCOMPARE(page(window)->objectName(), QStringLiteral("setupPage"));
     auto* device = window.findChild<QComboBox*>(QStringLiteral("setupDevice"));
     UIO_TRY_VERIFY(device->itemText(device->count() - 1).contains(QStringLiteral("free")));
@@ -216,7 +216,7 @@ void TestSetup::aboutShowsTheVersion() {
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, {});
     window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
     QString text;
     QTimer poll;  // runs inside the box's own event loop until the box is shown
     connect(&poll, &QTimer::timeout, [&] {

@@ -7,6 +7,7 @@
 #include "uio/app/ingest.h"
 #include "uio/app/ingesterror.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QProcess>
 #include <QString>
@@ -45,6 +46,9 @@ public:
 
     void start(const QString& path, const QByteArray& password = {});
     void cancel();  // failed(Cancelled) follows
+    // For a thread that must not run its event loop meanwhile: waits up to `ms` for the reader,
+    // emitting this object's signals as things happen and enforcing the time limit itself.
+    void wait(int ms);
     QString path() const { return m_path; }
 
 Q_SIGNALS:
@@ -62,7 +66,8 @@ private:
     QString m_program;
     QString m_path;
     QProcess m_process;
-    QTimer m_deadline;
+    QTimer m_deadline;        // the time limit, with an event loop
+    QElapsedTimer m_started;  // the time limit, in wait()
     std::unique_ptr<reader::OutputParser> m_output;
     QByteArray m_errors;  // the tail of the child's standard error
     bool m_outOfMemory = false;
@@ -71,8 +76,9 @@ private:
     bool m_cancelled = false;
 };
 
-// The same, waiting for the result: for the command line and for threads that read a corpus.
-// Progress and cancellation as in IngestOptions. Throws IngestError.
+// The same, waiting for the result: for the command line and for threads that read a corpus (the
+// model thread: its queued work never runs inside this wait). Progress and cancellation as in
+// IngestOptions. Throws IngestError.
 IngestedDocument readContained(const QString& path, const IngestOptions& options, const ReaderLimits& limits,
                                const QString& program = readerProgram());
 
