@@ -90,8 +90,8 @@ int runIngest(const QStringList& args) {
     limits.memoryBytes =
         qint64(intValue(parser, QStringLiteral("memory-limit"), static_cast<int>(defaults.memoryBytes >> 20))) << 20;
     limits.seconds = intValue(parser, QStringLiteral("time-limit"), defaults.seconds);
-    if (limits.memoryBytes < (qint64(64) << 20) || limits.seconds < 1)
-        throw UsageError("give at least 64 MB and 1 second");
+    if (limits.memoryBytes < (qint64(256) << 20) || limits.seconds < 1)
+        throw UsageError("give at least 256 MB and 1 second");
     auto library = openLibrary(parser);
     storage::Documents documents(library->db());
     QTextStream out(stdout), err(stderr);

@@ -17,6 +17,7 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -120,9 +121,13 @@ int main(int argc, char* argv[]) {
     uio::app::ModelService model;
     uio::ui::MainWindow window(library, model, modelSettings, ask);
     const uio::app::ReaderLimits readerDefaults = uio::app::ReaderLimits::defaults();
+    // Within the Settings dialog's ranges, whatever the file says.
     window.setReaderLimits(
-        {settings.value(QStringLiteral("reading/memory_mb"), readerDefaults.memoryBytes >> 20).toLongLong() << 20,
-         settings.value(QStringLiteral("reading/seconds"), readerDefaults.seconds).toInt()});
+        {std::clamp<qint64>(
+             settings.value(QStringLiteral("reading/memory_mb"), readerDefaults.memoryBytes >> 20).toLongLong(), 256,
+             1024 * 1024)
+             << 20,
+         std::clamp(settings.value(QStringLiteral("reading/seconds"), readerDefaults.seconds).toInt(), 5, 24 * 3600)});
     QObject::connect(&window, &uio::ui::MainWindow::readerLimitsChanged, [](const uio::app::ReaderLimits& chosen) {
         QSettings remembered;
         remembered.setValue(QStringLiteral("reading/memory_mb"), chosen.memoryBytes >> 20);

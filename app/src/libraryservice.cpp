@@ -97,8 +97,8 @@ public:
             m_reader->cancel();
             return;
         }
-        if (m_queue.removeIf([&](const PendingRead& r) { return r.path == path; }) > 0)
-            Q_EMIT m_service.readingCancelled(path);
+        m_queue.removeIf([&](const PendingRead& r) { return r.path == path; });
+        Q_EMIT m_service.readingCancelled(path);  // also for a row whose reading is long over
     }
 
     void setReaderLimits(const ReaderLimits& limits) { m_limits = limits; }
@@ -118,11 +118,19 @@ private:
         connect(m_reader.get(), &ReaderProcess::progress, this,
                 [this, path](int done, int total) { Q_EMIT m_service.readingProgress(path, done, total); });
         connect(m_reader.get(), &ReaderProcess::finished, this, [this, path](const IngestedDocument& doc) {
+            QString problem = tr("The library cannot be opened, so the document was not added.");
             guarded([&](storage::Library& library) {
-                const auto added = storage::Documents(library.db()).add(libraryRow(doc, path));
-                Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
-                refresh(library);
+                try {
+                    const auto added = storage::Documents(library.db()).add(libraryRow(doc, path));
+                    problem.clear();
+                    Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
+                    refresh(library);
+                } catch (const std::exception& e) {  // a full disk: the file's row says so, with Retry
+                    problem = QString::fromUtf8(e.what());
+                }
             });
+            if (!problem.isEmpty())
+                Q_EMIT m_service.addFailed(path, problem, false);
             readerDone();
         });
         connect(m_reader.get(), &ReaderProcess::failed, this,
@@ -139,10 +147,11 @@ private:
         m_reader->start(path, next.password);
     }
 
-    // Called from the reader's own signal: it is deleted once that signal has returned.
+    // Called from the reader's own signal: it is deleted once that signal has returned, and the
+    // next file starts from the event loop (a reader that fails at once does not recurse).
     void readerDone() {
         m_reader.release()->deleteLater();
-        readNext();
+        QMetaObject::invokeMethod(this, &LibraryWorker::readNext, Qt::QueuedConnection);
     }
 
     QList<PendingRead> m_queue;

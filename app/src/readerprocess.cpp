@@ -53,7 +53,12 @@ QString readerProgram() {
 }
 
 ReaderProcess::ReaderProcess(const ReaderLimits& limits, const QString& program, QObject* parent)
-    : QObject(parent), m_limits(limits), m_program(program), m_output(std::make_unique<reader::OutputParser>()) {
+    : QObject(parent),
+      m_limits(limits),
+      m_program(program),
+      // Nothing larger than the reader could hold is believed, or buffered.
+      m_output(
+          std::make_unique<reader::OutputParser>(limits.memoryBytes > 0 ? limits.memoryBytes : reader::kMaxTextBytes)) {
     m_deadline.setSingleShot(true);
     connect(&m_deadline, &QTimer::timeout, this, [this] {
         m_timedOut = true;
@@ -64,13 +69,17 @@ ReaderProcess::ReaderProcess(const ReaderLimits& limits, const QString& program,
     connect(&m_process, &QProcess::finished, this, &ReaderProcess::ended);
     connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error == QProcess::FailedToStart)
-            fail(IngestError::Kind::ReaderFailed,
-                 tr("The document reader (%1) cannot be started: reinstall UIO Desk.").arg(m_program));
+            fail(IngestError::Kind::ReaderFailed, tr("The document reader (%1) cannot be started (%2); if it is "
+                                                     "missing, reinstall UIO Desk.")
+                                                      .arg(m_program, m_process.errorString()));
     });
 }
 
 ReaderProcess::~ReaderProcess() {
-    m_done = true;  // no signals from a reader being destroyed
+    // No handler runs for a reader being destroyed, whatever the process does meanwhile.
+    m_done = true;
+    disconnect(&m_process, nullptr, this, nullptr);
+    m_deadline.stop();
     if (m_process.state() != QProcess::NotRunning) {
         m_process.kill();
         m_process.waitForFinished();
@@ -102,6 +111,9 @@ void ReaderProcess::start(const QString& path, const QByteArray& password) {
     m_process.setChildProcessModifier([memory] {
         const rlimit none{0, 0};
         setrlimit(RLIMIT_CORE, &none);  // a crash on a hostile file leaves no core file behind
+        // Ctrl+C in a terminal reaches the whole process group: the parent stops the reader itself
+        // (cancel()), rather than the reader dying as if the file had crashed it.
+        std::signal(SIGINT, SIG_IGN);
 #ifdef UIO_UNDER_ASAN
         static_cast<void>(memory);  // the environment carries the limit
 #else
@@ -116,6 +128,8 @@ void ReaderProcess::start(const QString& path, const QByteArray& password) {
         arguments << QStringLiteral("--password-stdin");
     arguments << path;
     m_process.start(m_program, arguments);
+    if (m_done)
+        return;  // it could not be started: failed() has been emitted
     if (!password.isEmpty())
         m_process.write(password);
     m_process.closeWriteChannel();
@@ -129,9 +143,7 @@ void ReaderProcess::wait(int ms) {
     if (m_done)
         return;
     if (m_process.state() != QProcess::NotRunning)
-        m_process.waitForReadyRead(ms);  // delivers output, errors and the end as they come
-    if (!m_done && m_process.state() == QProcess::NotRunning)
-        m_process.waitForFinished(0);
+        m_process.waitForFinished(ms);  // delivers output, errors and the end as they come
     if (!m_done && m_limits.seconds > 0 && m_started.isValid() && m_started.elapsed() >= m_limits.seconds * 1000LL) {
         m_timedOut = true;
         m_process.kill();
@@ -168,10 +180,17 @@ void ReaderProcess::readOutput() {
 }
 
 void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
+    if (m_done)
+        return;
     m_deadline.stop();
     readOutput();
     readErrors();
     const QString name = fileName(m_path);
+    if (m_output->state() == reader::OutputParser::State::Document) {
+        m_done = true;  // complete before a cancel or the limit could stop it: kept
+        Q_EMIT finished(m_output->document());
+        return;
+    }
     if (m_cancelled)
         return fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(name));
     if (m_timedOut) {
@@ -186,9 +205,7 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
             .arg(name, byteSize(static_cast<double>(m_limits.memoryBytes)));
     switch (m_output->state()) {
         case reader::OutputParser::State::Document:
-            m_done = true;
-            Q_EMIT finished(m_output->document());
-            return;
+            break;  // handled above
         case reader::OutputParser::State::Error:
             if (m_output->errorKind() == IngestError::Kind::MemoryLimit)
                 return fail(IngestError::Kind::MemoryLimit, memoryMessage);
@@ -204,6 +221,13 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
     // Ended without a final record: out of memory inside a library that aborts, or a crash.
     if (m_outOfMemory)
         return fail(IngestError::Kind::MemoryLimit, memoryMessage);
+    if (!m_output->greeted()) {
+        return fail(IngestError::Kind::ReaderFailed,
+                    tr("The document reader could not start (%1): a memory limit of %2 may be too small for it; "
+                       "raise it in Settings (or uio ingest --memory-limit) and retry.")
+                        .arg(status == QProcess::CrashExit ? tr("it crashed") : tr("exit code %1").arg(exitCode),
+                             byteSize(static_cast<double>(m_limits.memoryBytes))));
+    }
     const QString how = status == QProcess::CrashExit ? tr("it crashed") : tr("exit code %1").arg(exitCode);
     fail(IngestError::Kind::ReaderFailed,
          tr("The reader stopped unexpectedly on %1 (%2): the file is damaged or malformed. Nothing else is "

@@ -11,8 +11,7 @@ namespace uio::app::reader {
 namespace {
 
 constexpr qsizetype kMaxLine = 128;
-constexpr qsizetype kMaxHeaderBytes = qsizetype(256) << 20;
-constexpr qsizetype kMaxTextBytes = qsizetype(2) << 30;
+constexpr qsizetype kMaxHeaderBytes = qsizetype(64) << 20;
 constexpr qsizetype kMaxMessageBytes = 64 << 10;
 constexpr int kMaxProgress = 100'000'000;
 
@@ -36,6 +35,12 @@ qint64 number(const QByteArray& field) {
             return -1;
     }
     return field.toLongLong();
+}
+
+// Errors only the parent can know of: a child that claims them is not believed.
+bool parentOnly(IngestError::Kind kind) {
+    return kind == IngestError::Kind::Cancelled || kind == IngestError::Kind::TimeLimit ||
+           kind == IngestError::Kind::ReaderFailed;
 }
 
 bool isInt(const QJsonValue& v) {
@@ -90,7 +95,7 @@ QByteArray documentRecord(const IngestedDocument& document) {
 }
 
 QByteArray errorRecord(IngestError::Kind kind, const QString& message) {
-    const QByteArray text = message.toUtf8().left(kMaxMessageBytes);
+    const QByteArray text = message.left(kMaxMessageBytes / 4).toUtf8();  // whole characters, in bounds
     return "error " + kindName(kind) + ' ' + QByteArray::number(text.size()) + '\n' + text;
 }
 
@@ -121,7 +126,8 @@ void OutputParser::parse() {
             m_buffer.remove(0, m_need);
             m_need = 0;
             if (fields[0] == "error") {
-                QStringDecoder utf8(QStringDecoder::Utf8);
+                QStringDecoder utf8(QStringDecoder::Utf8,
+                                    QStringDecoder::Flag::ConvertInitialBom | QStringDecoder::Flag::Stateless);
                 m_errorMessage = utf8(body);
                 m_errorKind = *kindFromName(fields[1]);
                 if (utf8.hasError() || m_errorMessage.trimmed().isEmpty())
@@ -158,13 +164,14 @@ void OutputParser::parse() {
             m_progress = {static_cast<int>(done), static_cast<int>(total)};
         } else if (fields[0] == "document" && fields.size() == 3) {
             const qint64 header = number(fields[1]), text = number(fields[2]);
-            if (header <= 0 || header > kMaxHeaderBytes || text < 0 || text > kMaxTextBytes)
+            if (header <= 0 || header > kMaxHeaderBytes || text < 0 || text > m_maxTextBytes)
                 return malformed(QStringLiteral("a document record of impossible size"));
             m_recordLine = line;
             m_need = header + text;
             if (m_need == 0)
                 return malformed(QStringLiteral("an empty document record"));
-        } else if (fields[0] == "error" && fields.size() == 3 && kindFromName(fields[1])) {
+        } else if (fields[0] == "error" && fields.size() == 3 && kindFromName(fields[1]) &&
+                   !parentOnly(*kindFromName(fields[1]))) {
             const qint64 bytes = number(fields[2]);
             if (bytes <= 0 || bytes > kMaxMessageBytes)
                 return malformed(QStringLiteral("an error record of impossible size"));
@@ -183,7 +190,8 @@ bool OutputParser::finishDocument(const QByteArray& headerBytes, const QByteArra
         malformed(QStringLiteral("a document header that is not a JSON object"));
         return false;
     }
-    QStringDecoder utf8(QStringDecoder::Utf8);
+    QStringDecoder utf8(QStringDecoder::Utf8,
+                        QStringDecoder::Flag::ConvertInitialBom | QStringDecoder::Flag::Stateless);
     IngestedDocument d;
     d.text = utf8(textBytes);
     if (utf8.hasError()) {

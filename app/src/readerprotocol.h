@@ -4,8 +4,9 @@
 //   progress DONE TOTAL\n                 any number (pages or chapters)
 //   document H N\n<H bytes><N bytes>      H: JSON header (title, sections, pages...), N: the text in UTF-8
 //   error KIND N\n<N bytes>               KIND as in kindName(), N: the message in UTF-8
-// The parent trusts nothing in it: every length is bounded, the header is checked field by field,
-// and offsets must fall inside the text, so a confused or compromised child cannot hurt it.
+// The parent trusts nothing in it: every length is bounded (the text by the reader's own memory
+// limit), the header is checked field by field, offsets must fall inside the text, and the child
+// may report only the errors a reader can have; a confused or compromised child cannot hurt it.
 #pragma once
 
 #include "uio/app/document.h"
@@ -20,6 +21,7 @@
 namespace uio::app::reader {
 
 inline constexpr int kVersion = 1;
+inline constexpr qsizetype kMaxTextBytes = qsizetype(2) << 30;
 
 QByteArray helloRecord();
 QByteArray progressRecord(int done, int total);
@@ -34,8 +36,12 @@ class OutputParser {
 public:
     enum class State { Reading, Document, Error, Malformed };
 
+    // A document's text longer than `maxTextBytes` is refused, not buffered.
+    explicit OutputParser(qsizetype maxTextBytes = kMaxTextBytes) : m_maxTextBytes(maxTextBytes) {}
+
     void feed(const QByteArray& bytes);
     State state() const { return m_state; }
+    bool greeted() const { return m_greeted; }  // the reader started and said which version it speaks
     // The latest progress since the last call, if any.
     std::optional<std::pair<int, int>> takeProgress();
 
@@ -50,6 +56,7 @@ private:
     void malformed(const QString& why);
     bool finishDocument(const QByteArray& header, const QByteArray& text);
 
+    qsizetype m_maxTextBytes;
     State m_state = State::Reading;
     QByteArray m_buffer;
     bool m_greeted = false;

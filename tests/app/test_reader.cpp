@@ -73,6 +73,20 @@ void TestReader::recordsReadBackExactly() {
     QCOMPARE(r.pages[1].end, d.text.size());
     QCOMPARE(r.warnings, d.warnings);
 
+    // A text that begins with a byte-order mark keeps it: every offset after it stays right.
+    IngestedDocument bom = d;
+    bom.text.prepend(QChar(0xFEFF));
+    bom.pages.back().end = bom.text.size();
+    reader::OutputParser withBom;
+    withBom.feed(reader::helloRecord() + reader::documentRecord(bom));
+    QCOMPARE(withBom.state(), reader::OutputParser::State::Document);
+    QCOMPARE(withBom.document().text, bom.text);
+
+    // A text longer than the reader's memory could hold is not believed, nor buffered.
+    reader::OutputParser bounded(100);
+    bounded.feed(reader::helloRecord() + "document 10 101\n");
+    QCOMPARE(bounded.state(), reader::OutputParser::State::Malformed);
+
     reader::OutputParser errors;
     errors.feed(reader::helloRecord() + reader::errorRecord(IngestError::Kind::NeedsPassword, QStringLiteral("ß?")));
     QCOMPARE(errors.state(), reader::OutputParser::State::Error);
@@ -94,6 +108,8 @@ void TestReader::hostileOutputIsRefused_data() {
     QTest::newRow("a body of 1 TB") << hello + "document 10 1000000000000\n";
     QTest::newRow("an error of 100 MB") << hello + "error damaged 100000000\n";
     QTest::newRow("an unknown error kind") << hello + "error pwned 5\nhello";
+    QTest::newRow("a reader claiming it was cancelled") << hello + "error cancelled 5\nhello";
+    QTest::newRow("a reader claiming its time ran out") << hello + "error time-limit 5\nhello";
     QTest::newRow("a header that is not JSON") << hello + "document 3 2\n{{{ab";
     IngestedDocument outside = d;
     outside.pages.back().end = d.text.size() + 1;

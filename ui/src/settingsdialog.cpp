@@ -73,7 +73,7 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
 
     m_readerMemory = new QSpinBox(this);
     m_readerMemory->setObjectName(QStringLiteral("readerMemory"));
-    m_readerMemory->setRange(64, 1024 * 1024);
+    m_readerMemory->setRange(256, 1024 * 1024);
     m_readerMemory->setSingleStep(256);
     m_readerMemory->setSuffix(tr(" MB"));
     m_readerMemory->setValue(static_cast<int>(reading.memoryBytes >> 20));
