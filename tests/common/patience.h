@@ -9,7 +9,10 @@
 
 namespace uio::test {
 
-inline constexpr int kPatienceMs = 5 * 60 * 1000;
+#ifndef UIO_TEST_PATIENCE_MS
+#define UIO_TEST_PATIENCE_MS (5 * 60 * 1000)  // -DUIO_TEST_PATIENCE_MS=20000 finds a stuck wait sooner
+#endif
+inline constexpr int kPatienceMs = UIO_TEST_PATIENCE_MS;
 
 }  // namespace uio::test
 
