@@ -1,5 +1,7 @@
 #include "migrations.h"
 
+#include "uio/storage/error.h"
+
 #include <string>
 
 namespace uio::storage {
@@ -144,6 +146,11 @@ void migrate(Database& db, int target) {
         // at once must not both run the same migration.
         Transaction transaction(db);
         const int version = db.user_version();
+        if (version < 0) {  // no program writes that: the header is damaged (fuzz_library's finding)
+            throw StorageError(db.path().string() + " has the impossible schema version " + std::to_string(version) +
+                                   " (the library file is damaged; move it aside and start a new one)",
+                               0, StorageError::Kind::Damaged);
+        }
         if (version >= target) {
             return;
         }

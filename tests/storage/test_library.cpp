@@ -44,6 +44,7 @@ private Q_SLOTS:
     void createsTheCurrentSchema();
     void migratesAFileOfTheFirstSchema();
     void refusesANewerLibraryAndLeavesItUntouched();
+    void negativeVersionIsDamage();
     void notADatabaseAndDamagedFiles();
     void fullDiskLosesNothing();
 
@@ -100,6 +101,21 @@ void TestLibrary::refusesANewerLibraryAndLeavesItUntouched() {
         QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("newer UIO Desk")), e.what());
     }
     QCOMPARE(fileHash(path()), before);
+}
+
+// A negative user_version once indexed the migrations out of range (fuzz_library's finding).
+void TestLibrary::negativeVersionIsDamage() {
+    {
+        Library library(path().toStdString());
+        library.db().set_user_version(-3);
+    }
+    try {
+        Library library(path().toStdString());
+        QFAIL("expected a StorageError");
+    } catch (const StorageError& e) {
+        QCOMPARE(e.kind(), StorageError::Kind::Damaged);
+        QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("impossible schema version -3")), e.what());
+    }
 }
 
 void TestLibrary::notADatabaseAndDamagedFiles() {
