@@ -247,18 +247,8 @@ void TestPdf::damagedStructureReadsAsPdftotextDoes_data() {
                QByteArray::number(pdf.size() + 46) + "\n%%EOF\n";
 
     // Objects written last to first, the table still right.
-    QByteArray reversed = "%PDF-1.4\n";
-    QList<qsizetype> at(objects.size());
-    for (qsizetype i = objects.size() - 1; i >= 0; --i) {
-        at[i] = reversed.size();
-        reversed += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-    }
-    const qsizetype table = reversed.size();
-    reversed += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
-    for (const qsizetype offset : at)
-        reversed += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
-    reversed += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-                QByteArray::number(table) + "\n%%EOF\n";
+    const QByteArray reversed = testfiles::pdfFromObjects(objects, nullptr, {}, true);
+    const qsizetype table = reversed.indexOf("xref\n");
     QTest::newRow("objects out of order") << reversed;
     QTest::newRow("out of order, no table") << reversed.left(table);
     QTest::newRow("header only") << pdf.left(200);

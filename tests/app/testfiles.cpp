@@ -101,36 +101,26 @@ void writeEncryptedPdf(const QString& path, const QString& text, const QByteArra
         "<< /Filter /Standard /V 1 /R 2 /O <" + O.toHex() + "> /U <" + U.toHex() + "> /P " +
             QByteArray::number(permissions) + " >>",
     };
-    QByteArray pdf = "%PDF-1.4\n";
-    QList<qsizetype> offsets;
-    for (int i = 0; i < objects.size(); ++i) {
-        offsets << pdf.size();
-        pdf += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-    }
-    const qsizetype xref = pdf.size();
-    pdf += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
-    for (const qsizetype offset : offsets)
-        pdf += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
-    pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R /Encrypt 6 0 R /ID [<" +
-           id.toHex() + "> <" + id.toHex() + ">] >>\nstartxref\n" + QByteArray::number(xref) + "\n%%EOF\n";
     QFile file(path);
     file.open(QIODevice::WriteOnly);
-    file.write(pdf);
+    file.write(pdfFromObjects(objects, nullptr, " /Encrypt 6 0 R /ID [<" + id.toHex() + "> <" + id.toHex() + ">]"));
 }
 
-QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets) {
+QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets, const QByteArray& trailerExtra,
+                          bool lastFirst) {
     QByteArray pdf = "%PDF-1.4\n";
-    QList<qsizetype> at;
-    for (int i = 0; i < objects.size(); ++i) {
-        at << pdf.size();
+    QList<qsizetype> at(objects.size());
+    for (qsizetype k = 0; k < objects.size(); ++k) {
+        const qsizetype i = lastFirst ? objects.size() - 1 - k : k;
+        at[i] = pdf.size();
         pdf += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
     }
     const qsizetype xref = pdf.size();
     pdf += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
     for (const qsizetype offset : at)
         pdf += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
-    pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-           QByteArray::number(xref) + "\n%%EOF\n";
+    pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R" + trailerExtra +
+           " >>\nstartxref\n" + QByteArray::number(xref) + "\n%%EOF\n";
     if (offsets)
         *offsets = at;
     return pdf;

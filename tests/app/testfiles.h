@@ -24,8 +24,10 @@ void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& t
 void writeEncryptedPdf(const QString& path, const QString& text, const QByteArray& password);
 
 // A PDF written byte by byte from its objects (numbered from 1, object 1 the catalog), with its
-// cross-reference table and trailer; `offsets` gets each object's byte offset.
-QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets = nullptr);
+// cross-reference table and trailer (plus `trailerExtra` entries); `offsets` gets each object's
+// byte offset. `lastFirst` writes the objects in reverse order, the table still right.
+QByteArray pdfFromObjects(const QList<QByteArray>& objects, QList<qsizetype>* offsets = nullptr,
+                          const QByteArray& trailerExtra = {}, bool lastFirst = false);
 
 // The objects of a plain PDF: one page per entry, its text in Helvetica, content not compressed.
 QList<QByteArray> textPdfObjects(const QStringList& pages);
