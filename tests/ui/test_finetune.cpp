@@ -126,9 +126,14 @@ std::unique_ptr<TestFineTune::Desk> TestFineTune::openDesk() {
 }
 
 QWizard* TestFineTune::openWizard(Desk& desk) {
-    // The wizard offers the library's documents: wait for both rows to reach the window.
+    // The wizard offers the library's documents and needs the loaded model: wait for both rows to
+    // reach the window, and for the window itself to show the model loaded (its label says on what).
     auto* list = desk.window.findChild<QListView*>(QStringLiteral("documentList"));
-    if (!list || !QTest::qWaitFor([&] { return list->model()->rowCount() >= 2; }, uio::test::kPatienceMs))
+    auto* modelLabel = desk.window.findChild<QLabel*>(QStringLiteral("modelLabel"));
+    const auto ready = [&] {
+        return list->model()->rowCount() >= 2 && modelLabel->text().contains(QStringLiteral("cpu"));
+    };
+    if (!list || !modelLabel || !QTest::qWaitFor(ready, uio::test::kPatienceMs))
         return nullptr;
     desk.window.findChild<QAction*>(QStringLiteral("fineTuneAction"))->trigger();
     auto* wizard = desk.window.findChild<QWizard*>(QStringLiteral("fineTuneWizard"));
