@@ -22,24 +22,35 @@ int64_t Chats::create(const std::string& title, const std::vector<int64_t>& docu
     return id;
 }
 
-std::optional<Chat> Chats::get(int64_t id) {
-    Statement select(m_db, "SELECT id, title, created_at, updated_at FROM chats WHERE id = ?");
-    select.bind(1, id);
-    if (!select.step())
-        return std::nullopt;
-    Chat chat{select.column_int(0), select.column_text(1), select.column_int(2), select.column_int(3), {}};
-    Statement documents(m_db, "SELECT document_id FROM chat_documents WHERE chat_id = ? ORDER BY position");
-    documents.bind(1, id);
+namespace {
+
+// The chat in the current row of (id, title, created_at, updated_at), with its documents.
+Chat chat_from_row(Database& db, Statement& row) {
+    Chat chat{row.column_int(0), row.column_text(1), row.column_int(2), row.column_int(3), {}};
+    Statement documents(db, "SELECT document_id FROM chat_documents WHERE chat_id = ? ORDER BY position");
+    documents.bind(1, chat.id);
     while (documents.step())
         chat.document_ids.push_back(documents.column_int(0));
     return chat;
 }
 
+}  // namespace
+
+std::optional<Chat> Chats::get(int64_t id) {
+    Statement select(m_db, "SELECT id, title, created_at, updated_at FROM chats WHERE id = ?");
+    select.bind(1, id);
+    if (!select.step())
+        return std::nullopt;
+    return chat_from_row(m_db, select);
+}
+
 std::vector<Chat> Chats::list() {
-    Statement select(m_db, "SELECT id FROM chats ORDER BY updated_at DESC, id DESC");
+    // The rows themselves, not ids looked up again: in a damaged file an index can name a chat
+    // that the table does not have (fuzz_library's finding).
+    Statement select(m_db, "SELECT id, title, created_at, updated_at FROM chats ORDER BY updated_at DESC, id DESC");
     std::vector<Chat> chats;
     while (select.step())
-        chats.push_back(*get(select.column_int(0)));
+        chats.push_back(chat_from_row(m_db, select));
     return chats;
 }
 

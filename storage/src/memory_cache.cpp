@@ -74,7 +74,12 @@ int64_t MemoryCache::key_id(const MemoryKey& key) {
                      "segment_length, memory_tokens, dtype) VALUES (?, ?, ?, ?, ?, ?)");
     insert.bind(1, key.document_sha256).bind(2, key.model_fingerprint).bind(3, key.adapter_fingerprint);
     insert.bind(4, key.segment_length).bind(5, key.memory_tokens).bind(6, key.dtype).run();
-    return *find_key(key);
+    if (const auto id = find_key(key))
+        return *id;
+    throw StorageError(
+        "the memory key just stored cannot be found (the library file is damaged; move it aside and "
+        "start a new one)",
+        0, StorageError::Kind::Damaged);
 }
 
 void MemoryCache::put(int64_t key, const SegmentInfo& info, std::span<const std::byte> bytes) {
