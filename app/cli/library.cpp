@@ -69,29 +69,17 @@ int64_t docId(const QCommandLineParser& parser) {
 
 int runIngest(const QStringList& args) {
 #ifdef UIO_HAVE_INGEST
-    const app::ReaderLimits defaults = app::ReaderLimits::defaults();
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Add documents to the library: uio ingest [--db F] FILE...\nEach file is read by its own "
                        "reader process with limits, so a damaged or hostile file fails alone."));
     addDbOption(parser);
-    parser.addOptions(
-        {{QStringLiteral("memory-limit"),
-          QStringLiteral("Memory one file's reader may use, in MB (default %1).").arg(defaults.memoryBytes >> 20),
-          QStringLiteral("MB")},
-         {QStringLiteral("time-limit"),
-          QStringLiteral("Time one file's reader may take, in seconds (default %1).").arg(defaults.seconds),
-          QStringLiteral("s")}});
+    addReaderLimitOptions(parser);
     parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("PDF, EPUB, text, Markdown or HTML files."));
     parseWithArguments(parser, QStringLiteral("ingest"), args);
     if (parser.positionalArguments().isEmpty())
         throw UsageError("give at least one file");
-    app::ReaderLimits limits = defaults;
-    limits.memoryBytes =
-        qint64(intValue(parser, QStringLiteral("memory-limit"), static_cast<int>(defaults.memoryBytes >> 20))) << 20;
-    limits.seconds = intValue(parser, QStringLiteral("time-limit"), defaults.seconds);
-    if (limits.memoryBytes < (qint64(256) << 20) || limits.seconds < 1)
-        throw UsageError("give at least 256 MB and 1 second");
+    const app::ReaderLimits limits = readerLimits(parser);
     auto library = openLibrary(parser);
     storage::Documents documents(library->db());
     QTextStream out(stdout), err(stderr);

@@ -17,6 +17,29 @@ void onInterrupt(int) {
 }
 }  // namespace
 
+#ifdef UIO_HAVE_INGEST
+void addReaderLimitOptions(QCommandLineParser& parser) {
+    const app::ReaderLimits defaults = app::ReaderLimits::defaults();
+    parser.addOptions(
+        {{QStringLiteral("memory-limit"),
+          QStringLiteral("Memory one file's reader may use, in MB (default %1).").arg(defaults.memoryBytes >> 20),
+          QStringLiteral("MB")},
+         {QStringLiteral("time-limit"),
+          QStringLiteral("Time one file's reader may take, in seconds (default %1).").arg(defaults.seconds),
+          QStringLiteral("s")}});
+}
+
+app::ReaderLimits readerLimits(const QCommandLineParser& parser) {
+    app::ReaderLimits limits = app::ReaderLimits::defaults();
+    limits.memoryBytes =
+        qint64(intValue(parser, QStringLiteral("memory-limit"), static_cast<int>(limits.memoryBytes >> 20))) << 20;
+    limits.seconds = intValue(parser, QStringLiteral("time-limit"), limits.seconds);
+    if (limits.memoryBytes < (qint64(256) << 20) || limits.seconds < 1)
+        throw UsageError("give at least 256 MB and 1 second");
+    return limits;
+}
+#endif
+
 InterruptFlag::InterruptFlag() {
     g_interrupted = false;
     std::signal(SIGINT, onInterrupt);

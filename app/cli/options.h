@@ -3,6 +3,10 @@
 
 #include "uio/model/engine.h"
 
+#ifdef UIO_HAVE_INGEST
+#include "uio/app/readerprocess.h"
+#endif
+
 #include <QCommandLineOption>
 #include <QCommandLineParser>
 #include <QJsonDocument>
@@ -50,6 +54,12 @@ std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser);
 // --adapter: loads the adapter into the engine when the option is given.
 void addAdapterOption(QCommandLineParser& parser);
 bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser);
+
+#ifdef UIO_HAVE_INGEST
+// --memory-limit MB and --time-limit S: what the reader process of one file may use.
+void addReaderLimitOptions(QCommandLineParser& parser);
+app::ReaderLimits readerLimits(const QCommandLineParser& parser);  // UsageError below 256 MB or 1 s
+#endif
 
 // While one is alive, Ctrl+C raises the flag instead of ending the program, so that a command
 // stops cleanly (a checkpoint, a paused job, the text so far); the default returns with it.

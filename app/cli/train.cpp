@@ -8,10 +8,6 @@
 #include "uio/storage/documents.h"
 #include "uio/storage/library.h"
 
-#ifdef UIO_HAVE_INGEST
-#include "uio/app/readerprocess.h"
-#endif
-
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QTextStream>
@@ -20,11 +16,15 @@ namespace uio::cli {
 
 namespace {
 
-std::string corpusText(const QString& file) {
+std::string corpusText(const QString& file, const QCommandLineParser& parser, const std::atomic<bool>* interrupted) {
 #ifdef UIO_HAVE_INGEST
     // PDF, EPUB, text, Markdown, HTML, each read by a contained reader process.
-    return app::readContained(file, {}, app::ReaderLimits::defaults()).text.toStdString();
+    app::IngestOptions options;
+    options.cancel = interrupted;
+    return app::readContained(file, options, readerLimits(parser)).text.toStdString();
 #else
+    (void)parser;
+    (void)interrupted;
     return readTextFile(file).toStdString();  // this build reads UTF-8 text only
 #endif
 }
@@ -48,6 +48,9 @@ int runTrain(const QStringList& args) {
                        "uio train --model DIR [--adapter START] --corpus FILE... --out ADAPTER.safetensors [options]"));
     addModelOptions(parser);
     addAdapterOption(parser);
+#ifdef UIO_HAVE_INGEST
+    addReaderLimitOptions(parser);  // for --corpus files
+#endif
     parser.addOptions({
         {QStringLiteral("corpus"), QStringLiteral("A document to train on (repeat for more)."), QStringLiteral("file")},
         {QStringLiteral("db"), QStringLiteral("Library file to take --doc documents from."), QStringLiteral("file")},
@@ -117,9 +120,10 @@ int runTrain(const QStringList& args) {
     }
 
     // The corpus: each document is one stream, BOS + its tokens.
+    const InterruptFlag interrupted;
     std::vector<std::vector<int32_t>> streams;
     for (const QString& file : parser.values(QStringLiteral("corpus")))
-        streams.push_back(engine->tokenizer().encode(corpusText(file)));
+        streams.push_back(engine->tokenizer().encode(corpusText(file, parser, interrupted.get())));
     if (!parser.values(QStringLiteral("doc")).isEmpty()) {
         storage::Library library(required(parser, QStringLiteral("db")).toStdString());
         storage::Documents documents(library.db());
@@ -134,7 +138,6 @@ int runTrain(const QStringList& args) {
         throw UsageError("give the documents to train on with --corpus FILE or --db F --doc ID");
 
     QTextStream err(stderr);
-    const InterruptFlag interrupted;
     const model::TrainingSummary summary = engine->train(
         streams, config, run.toStdString(),
         [&](const model::TrainingEvent& e) {

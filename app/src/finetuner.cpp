@@ -55,7 +55,8 @@ model::AdapterConfig FineTuner::adapterShape(const FineTuneSettings& s) const {
     return m_engine.adapter_info().config;
 }
 
-std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, QStringList* problems) {
+std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, QStringList* problems,
+                                                     const std::atomic<bool>* stop) {
     std::vector<std::vector<int32_t>> result;
     storage::Documents documents(m_db);
     for (const qint64 id : s.documentIds) {
@@ -66,10 +67,12 @@ std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, 
         }
         result.push_back(m_engine.tokenizer().encode(text->text));
     }
+    IngestOptions reading;
+    reading.cancel = stop;
     for (const QString& file : s.files) {
         try {
             result.push_back(
-                m_engine.tokenizer().encode(readContained(file, {}, ReaderLimits::defaults()).text.toStdString()));
+                m_engine.tokenizer().encode(readContained(file, reading, m_readerLimits).text.toStdString()));
         } catch (const std::exception& e) {
             problems->append(QStringLiteral("%1: %2").arg(QFileInfo(file).fileName(), QString::fromUtf8(e.what())));
         }
@@ -168,7 +171,11 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
     training.set_checkpoint(id, folder.toStdString());
     try {
         QStringList problems;
-        const auto corpus = streams(s, &problems);
+        const auto corpus = streams(s, &problems, stop);
+        if (stop && stop->load()) {  // stopped while a file was read: nothing trained yet
+            training.set_status(id, "paused");
+            return std::nullopt;
+        }
         if (!problems.isEmpty())
             throw std::runtime_error(problems.join(QLatin1Char(' ')).toStdString());
         if (s.startAdapter == kFreshAdapter)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "uio/app/finetune.h"
+#include "uio/app/readerprocess.h"
 #include "uio/model/engine.h"
 #include "uio/storage/database.h"
 
@@ -20,6 +21,9 @@ namespace uio::app {
 class FineTuner {
 public:
     FineTuner(model::Engine& engine, storage::Database& db, QString dataFolder, QString activeAdapter);
+
+    // What the reader process of each corpus file may use (Settings, "Reading documents").
+    void setReaderLimits(const ReaderLimits& limits) { m_readerLimits = limits; }
 
     // Reads and tokenises the corpus; files that cannot be read are listed, not fatal.
     CorpusCount count(const FineTuneSettings& settings);
@@ -37,7 +41,9 @@ public:
     QList<FineTuneRun> resumable();
 
 private:
-    std::vector<std::vector<int32_t>> streams(const FineTuneSettings& settings, QStringList* problems);
+    // `stop` cancels the reading of a file (it is then listed in problems).
+    std::vector<std::vector<int32_t>> streams(const FineTuneSettings& settings, QStringList* problems,
+                                              const std::atomic<bool>* stop = nullptr);
     model::AdapterConfig adapterShape(const FineTuneSettings& settings) const;
     QString runFolder(qint64 id) const;
     void restoreActiveAdapter();
@@ -50,6 +56,7 @@ private:
     storage::Database& m_db;
     QString m_dataFolder;
     QString m_activeAdapter;
+    ReaderLimits m_readerLimits = ReaderLimits::defaults();
 };
 
 model::TrainingConfig trainingConfig(const FineTuneSettings& settings);

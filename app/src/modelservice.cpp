@@ -43,6 +43,12 @@ public:
         return slot;
     }
 
+    void setReaderLimits(const ReaderLimits& limits) {
+        m_readerLimits = limits;
+        if (m_fineTuner)
+            m_fineTuner->setReaderLimits(limits);
+    }
+
     void configure(const ModelSettings& settings) {
         m_settings = settings;
         m_queue.clear();
@@ -78,6 +84,7 @@ public:
             m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);
             m_fineTuner = std::make_unique<FineTuner>(
                 *m_engine, m_library->db(), QFileInfo(settings.databasePath).absolutePath(), settings.adapterPath);
+            m_fineTuner->setReaderLimits(m_readerLimits);
             // Jobs a killed or closed program left behind resume at their first missing segment.
             for (const auto& job : storage::Jobs(m_library->db()).pending()) {
                 if (job.state != "paused") {
@@ -319,7 +326,8 @@ private:
     std::unique_ptr<ChatService> m_chats;
     std::unique_ptr<FineTuner> m_fineTuner;
     std::string m_device = "cpu";
-    ModelSettings m_settings;  // as configured: what a run on another device goes back to
+    ModelSettings m_settings;                                // as configured: what a run on another device goes back to
+    ReaderLimits m_readerLimits = ReaderLimits::defaults();  // for the files of a fine-tuning corpus
     std::deque<qint64> m_queue;
     bool m_scheduled = false;
     std::mutex m_controlsMutex;
@@ -516,6 +524,11 @@ void ModelService::resumeFineTune(qint64 runId) {
     m_worker->questionWaiting = true;
     QMetaObject::invokeMethod(
         m_worker, [worker = m_worker, runId] { worker->fineTune(runId, nullptr); }, Qt::QueuedConnection);
+}
+
+void ModelService::setReaderLimits(const ReaderLimits& limits) {
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, limits] { worker->setReaderLimits(limits); }, Qt::QueuedConnection);
 }
 
 void ModelService::pauseFineTune() {

@@ -194,14 +194,16 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
     if (m_cancelled)
         return fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(name));
     if (m_timedOut) {
-        return fail(IngestError::Kind::TimeLimit,
-                    tr("%1 was stopped after %2: the file may be damaged or built to exhaust the reader. If you "
-                       "trust it, retry with a longer time limit (Settings, or uio ingest --time-limit).")
-                        .arg(name, duration(m_limits.seconds)));
+        return fail(
+            IngestError::Kind::TimeLimit,
+            tr("%1 was stopped after %2: the file may be damaged or built to exhaust the reader. If you "
+               "trust it, retry with a longer time limit (Settings, or --time-limit of uio ingest and uio train).")
+                .arg(name, duration(m_limits.seconds)));
     }
     const QString memoryMessage =
         tr("%1 was stopped when it needed more than %2 of memory: the file may be damaged or built to exhaust "
-           "memory. If you trust it, retry with a larger memory limit (Settings, or uio ingest --memory-limit).")
+           "memory. If you trust it, retry with a larger memory limit (Settings, or --memory-limit of uio ingest and "
+           "uio train).")
             .arg(name, byteSize(static_cast<double>(m_limits.memoryBytes)));
     switch (m_output->state()) {
         case reader::OutputParser::State::Document:
@@ -224,7 +226,7 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
     if (!m_output->greeted()) {
         return fail(IngestError::Kind::ReaderFailed,
                     tr("The document reader could not start (%1): a memory limit of %2 may be too small for it; "
-                       "raise it in Settings (or uio ingest --memory-limit) and retry.")
+                       "raise it in Settings (or --memory-limit of uio ingest and uio train) and retry.")
                         .arg(status == QProcess::CrashExit ? tr("it crashed") : tr("exit code %1").arg(exitCode),
                              byteSize(static_cast<double>(m_limits.memoryBytes))));
     }

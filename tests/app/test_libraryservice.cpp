@@ -6,6 +6,8 @@
 #include "patience.h"
 #include "testfiles.h"
 #include "uio/app/libraryservice.h"
+#include "uio/app/modelservice.h"
+#include "uio/app/units.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -14,6 +16,8 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <optional>
 
 using namespace uio::app;
 
@@ -39,16 +43,24 @@ private Q_SLOTS:
     void initTestCase();
     void eachHostileFileFailsAloneInABatch();
     void commandLineUsesTheSameLimits();
+    void fineTuningCorpusUsesTheSameLimits();
 
 private:
     QTemporaryDir m_dir;
     testfiles::HostileFiles m_files;
+    QString m_model;
 };
 
 void TestLibraryService::initTestCase() {
     QVERIFY(m_dir.isValid());
     QVERIFY2(!readerProgram().isEmpty(), "uio-reader not found (UIO_READER_PROGRAM)");
     m_files = testfiles::writeHostileFiles(m_dir.path());
+    m_model = m_dir.filePath(QStringLiteral("tiny"));
+    QProcess make;
+    make.start(QStringLiteral(UIO_BINARY), {QStringLiteral("make-model"), QStringLiteral("--preset"),
+                                            QStringLiteral("tiny"), QStringLiteral("--out"), m_model});
+    QVERIFY(make.waitForFinished(uio::test::kPatienceMs));
+    QVERIFY2(make.exitCode() == 0, make.readAllStandardError().constData());
 }
 
 void TestLibraryService::eachHostileFileFailsAloneInABatch() {
@@ -99,6 +111,45 @@ void TestLibraryService::commandLineUsesTheSameLimits() {
     QCOMPARE(process.exitCode(), 1);  // one file failed
     QVERIFY(err.contains(QStringLiteral("bomb.pdf was stopped when it needed more than")));
     QVERIFY(QString::fromUtf8(process.readAllStandardOutput()).contains(QStringLiteral("added\tGood")));
+
+    // uio train reads its --corpus files the same way.
+    process.start(QStringLiteral(UIO_BINARY),
+                  {QStringLiteral("train"), QStringLiteral("--model"), m_model, QStringLiteral("--corpus"),
+                   m_files.bomb, QStringLiteral("--memory-limit"), QStringLiteral("320"), QStringLiteral("--out"),
+                   m_dir.filePath(QStringLiteral("never.safetensors"))});
+    QVERIFY(process.waitForFinished(uio::test::kPatienceMs));
+    const QString trainErr = QString::fromUtf8(process.readAllStandardError());
+    qInfo("%s", qPrintable(trainErr.trimmed()));
+    QCOMPARE(process.exitCode(), 1);
+    QVERIFY(trainErr.contains(
+        QStringLiteral("bomb.pdf was stopped when it needed more than %1").arg(byteSize(double(qint64(320) << 20)))));
+}
+
+void TestLibraryService::fineTuningCorpusUsesTheSameLimits() {
+    // The wizard counts its corpus on the model thread, with the limits of Settings.
+    ModelService service;
+    const qint64 limit = qint64(320) << 20;
+    service.setReaderLimits({limit, 3600});
+    QSignalSpy ready(&service, &ModelService::modelReady);
+    QSignalSpy modelFailed(&service, &ModelService::modelFailed);
+    std::optional<CorpusCount> count;
+    connect(&service, &ModelService::corpusCounted, this, [&](const CorpusCount& c) { count = c; });
+    ModelSettings settings;
+    settings.modelDir = m_model;
+    settings.adapterPath = m_dir.filePath(QStringLiteral("adapter.safetensors"));
+    settings.databasePath = m_dir.filePath(QStringLiteral("finetune.sqlite3"));
+    service.createAdapter(settings);
+    UIO_TRY_VERIFY(ready.count() + modelFailed.count() > 0);
+    QCOMPARE(modelFailed.count(), 0);
+
+    FineTuneSettings corpus;
+    corpus.files << m_files.bomb << m_files.good;
+    service.countCorpus(corpus);
+    UIO_TRY_VERIFY(count.has_value());
+    qInfo("%s", qPrintable(count->problems.join(QLatin1Char('\n'))));
+    QCOMPARE(count->streamTokens.size(), 1);  // the good file
+    QCOMPARE(count->problems.size(), 1);
+    QVERIFY(count->problems.front().contains(QStringLiteral("when it needed more than %1").arg(byteSize(limit))));
 }
 
 QTEST_GUILESS_MAIN(TestLibraryService)

@@ -322,6 +322,7 @@ void MainWindow::showModel(const QString& description) {
 void MainWindow::setReaderLimits(const app::ReaderLimits& limits) {
     m_readerLimits = limits;
     m_libraryService.setReaderLimits(limits);
+    m_modelService.setReaderLimits(limits);  // the fine-tuning corpus
 }
 
 void MainWindow::showSettings() {

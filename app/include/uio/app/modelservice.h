@@ -7,6 +7,7 @@
 #pragma once
 
 #include "uio/app/finetune.h"
+#include "uio/app/readerprocess.h"
 
 #include <QList>
 #include <QObject>
@@ -82,6 +83,8 @@ public Q_SLOTS:
     void pauseFineTune();               // after the current step: fineTunePaused
     void cancelFineTune(qint64 runId);  // stops it if it trains, drops its checkpoints: fineTuneCancelled
     void listFineTuneRuns();            // fineTuneRunsListed: those that can be resumed
+    // What the reader process of each corpus file may use, from the next file read on.
+    void setReaderLimits(const uio::app::ReaderLimits& limits);
 
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);
