@@ -251,7 +251,8 @@ void SafetensorsWriter::write(const at::Tensor& tensor) {
                 "SafetensorsWriter: ", spec.name, " declared ", shape_string(spec.shape), " got ", tensor.sizes());
     const at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
     const size_t n_bytes = static_cast<size_t>(cpu.numel()) * cpu.element_size();
-    if (std::fwrite(cpu.data_ptr(), 1, n_bytes, m_file) != n_bytes) {
+    // An empty tensor has no data pointer and nothing to write.
+    if (n_bytes > 0 && std::fwrite(cpu.data_ptr(), 1, n_bytes, m_file) != n_bytes) {
         throw ModelError(m_path.string() + ": writing failed (" + std::strerror(errno) + "; is the disk full?)");
     }
 }

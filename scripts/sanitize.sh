@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite under AddressSanitizer, LeakSanitizer and UBSan: builds build-asan with the
+# system compiler (UIO_SANITIZE_ADDRESS; -O1, fast to build, still quick to run) and runs every
+# ctest test there but the package test. A sanitizer report fails the test that made it.
+# Needs what scripts/setup.sh installs. Usage: scripts/sanitize.sh [ctest options]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="${UIO_ASAN_BUILD_DIR:-$root/build-asan}"
+
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
+    -DUIO_SANITIZE_ADDRESS=ON >/dev/null
+fi
+cmake --build "$build" --parallel "$(nproc)"
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export QT_QPA_PLATFORM=offscreen
+exec ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" -LE package "$@"
