@@ -3,7 +3,7 @@
 #include "readerprotocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    using uio::app::reader::OutputParser;
+    using uio::ingest::reader::OutputParser;
     OutputParser parser;
     // The first byte sets the piece size, so that records split everywhere are tried.
     const size_t piece = size > 0 ? 1 + data[0] % 64 : 1;

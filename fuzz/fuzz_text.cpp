@@ -1,8 +1,8 @@
 // Text files: decoding (byte-order marks, UTF-8, UTF-16, Latin-1), the clean-up, Markdown headings,
 // and page clean-up with its page map.
 #include "fuzz_file.h"
-#include "uio/app/ingest.h"
-#include "uio/app/textcleanup.h"
+#include "uio/ingest/ingest.h"
+#include "uio/ingest/textcleanup.h"
 
 #include <QByteArray>
 #include <QString>
@@ -11,11 +11,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const QByteArray bytes(reinterpret_cast<const char*>(data), static_cast<qsizetype>(size));
-    const QString text = uio::app::decodeText(bytes);
-    (void)uio::app::normaliseText(text);
+    const QString text = uio::ingest::decodeText(bytes);
+    (void)uio::ingest::normaliseText(text);
     const auto path = uio::fuzz::writeInput("notes.md", data, size);
     try {
-        const auto doc = uio::app::readTextFile(QString::fromStdString(path.string()), QStringLiteral("md"));
+        const auto doc = uio::ingest::readTextFile(QString::fromStdString(path.string()), QStringLiteral("md"));
         for (const auto& section : doc.sections) {
             if (section.offset < 0 || section.offset > doc.text.size()) {
                 std::fprintf(stderr, "a section at %lld of %lld characters\n", static_cast<long long>(section.offset),
@@ -23,10 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 __builtin_trap();
             }
         }
-    } catch (const uio::app::IngestError&) {
+    } catch (const uio::ingest::IngestError&) {
     }
     // Pages as a PDF gives them: split at form feeds.
-    const uio::app::CleanText clean = uio::app::cleanPages(text.split(QLatin1Char('\f')));
+    const uio::ingest::CleanText clean = uio::ingest::cleanPages(text.split(QLatin1Char('\f')));
     for (const auto& page : clean.pages) {
         if (page.begin < 0 || page.begin > page.end || page.end > clean.text.size()) {
             std::fprintf(stderr, "page %d at [%lld, %lld) of %lld characters\n", page.page,

@@ -34,7 +34,7 @@ cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DUIO_BUILD_DESKTOP
   -DSQLite3_INCLUDE_DIR="$prefix/usr/include" -DSQLite3_LIBRARY="$prefix/usr/lib/x86_64-linux-gnu/libsqlite3.so" \
   > "$out/configure.log"
 cmake --build build-cuda --parallel "$(nproc)" > "$out/build.log"
-uio=build-cuda/app/uio
+uio=build-cuda/bin/uio
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$out/gpu.txt"
 $uio info --json > "$out/info.json"
 

@@ -44,7 +44,7 @@ cmake --build "$build" --parallel "$jobs"
 case "$action" in
   build) ;;
   run)
-    exec "$build/app/uio-desk" "$@"
+    exec "$build/bin/uio-desk" "$@"
     ;;
   test)
     # Tests draw on the offscreen platform; no display is needed.

@@ -13,7 +13,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-uio="$build/app/uio"
+uio="$build/bin/uio"
 driver="$build/tests/ui/desk_driver"
 for program in "$uio" "$driver"; do
   [ -x "$program" ] || { echo "soak: $program is missing; build first (scripts/setup.sh build)" >&2; exit 2; }

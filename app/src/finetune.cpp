@@ -92,8 +92,13 @@ void applyPreset(FineTuneSettings& s, FineTunePreset preset) {
             s.steps = 4000, s.learningRate = 1e-4, s.window = 4;
             break;
     }
-    s.evalEvery = std::max(1, s.steps / 10);
-    s.checkpointEvery = std::max(1, s.steps / 20);
+    setSteps(s, s.steps);
+}
+
+void setSteps(FineTuneSettings& s, int steps) {
+    s.steps = steps;
+    s.evalEvery = std::max(1, steps / 10);
+    s.checkpointEvery = std::max(1, steps / 20);
 }
 
 }  // namespace uio::app

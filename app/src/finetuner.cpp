@@ -1,6 +1,6 @@
 #include "finetuner.h"
 
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 #include "uio/model/ceilings.h"
 #include "uio/model/runtime.h"
 #include "uio/storage/documents.h"
@@ -67,12 +67,12 @@ std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, 
         }
         result.push_back(m_engine.tokenizer().encode(text->text));
     }
-    IngestOptions reading;
+    ingest::IngestOptions reading;
     reading.cancel = stop;
     for (const QString& file : s.files) {
         try {
             result.push_back(
-                m_engine.tokenizer().encode(readContained(file, reading, m_readerLimits).text.toStdString()));
+                m_engine.tokenizer().encode(ingest::readContained(file, reading, m_readerLimits).text.toStdString()));
         } catch (const std::exception& e) {
             problems->append(QStringLiteral("%1: %2").arg(QFileInfo(file).fileName(), QString::fromUtf8(e.what())));
         }
@@ -167,13 +167,13 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         throw std::runtime_error("the fine-tuning run is no longer in the library");
     const FineTuneSettings s = fineTuneSettingsFromJson(QByteArray::fromStdString(record->config_json));
     const QString folder = runFolder(id);
-    training.set_status(id, "running");
+    training.set_status(id, storage::RunState::Running);
     training.set_checkpoint(id, folder.toStdString());
     try {
         QStringList problems;
         const auto corpus = streams(s, &problems, stop);
         if (stop && stop->load()) {  // stopped while a file was read: nothing trained yet
-            training.set_status(id, "paused");
+            training.set_status(id, storage::RunState::Paused);
             return std::nullopt;
         }
         if (!problems.isEmpty())
@@ -224,7 +224,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
             },
             stop);
         if (!summary.finished) {
-            training.set_status(id, "paused");
+            training.set_status(id, storage::RunState::Paused);
             restoreActiveAdapter();
             return std::nullopt;
         }
@@ -237,7 +237,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         const int64_t adapter = training.add_adapter(s.name.trimmed().toStdString(), path.toStdString(),
                                                      info.fingerprint, info.base_fingerprint);
         training.set_adapter(id, adapter);
-        training.set_status(id, "done");
+        training.set_status(id, storage::RunState::Done);
         QDir(folder).removeRecursively();  // the adapter is saved; the optimiser's moments are not needed
         restoreActiveAdapter();
 
@@ -256,7 +256,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         }
         return result;
     } catch (const std::exception& e) {
-        training.set_status(id, "failed", e.what());
+        training.set_status(id, storage::RunState::Failed, e.what());
         try {
             restoreActiveAdapter();
         } catch (const std::exception&) {
@@ -268,18 +268,18 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
 
 void FineTuner::cancel(qint64 id) {
     QDir(runFolder(id)).removeRecursively();
-    storage::Training(m_db).set_status(id, "cancelled");
+    storage::Training(m_db).set_status(id, storage::RunState::Cancelled);
 }
 
 QList<FineTuneRun> FineTuner::resumable() {
     QList<FineTuneRun> result;
     storage::Training training(m_db);
     for (const auto& run : training.runs()) {
-        if (run.status != "paused" && run.status != "running")
+        if (run.status != storage::RunState::Paused && run.status != storage::RunState::Running)
             continue;
         FineTuneRun r;
         r.id = run.id;
-        r.status = QString::fromStdString(run.status);
+        r.interrupted = run.status == storage::RunState::Running;
         r.settings = fineTuneSettingsFromJson(QByteArray::fromStdString(run.config_json));
         for (const auto& point : training.points(run.id)) {
             FineTuneProgress p;

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "uio/app/finetune.h"
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 #include "uio/model/engine.h"
 #include "uio/storage/database.h"
 
@@ -23,7 +23,7 @@ public:
     FineTuner(model::Engine& engine, storage::Database& db, QString dataFolder, QString activeAdapter);
 
     // What the reader process of each corpus file may use (Settings, "Reading documents").
-    void setReaderLimits(const ReaderLimits& limits) { m_readerLimits = limits; }
+    void setReaderLimits(const ingest::ReaderLimits& limits) { m_readerLimits = limits; }
 
     // Reads and tokenises the corpus; files that cannot be read are listed, not fatal.
     CorpusCount count(const FineTuneSettings& settings);
@@ -56,7 +56,7 @@ private:
     storage::Database& m_db;
     QString m_dataFolder;
     QString m_activeAdapter;
-    ReaderLimits m_readerLimits = ReaderLimits::defaults();
+    ingest::ReaderLimits m_readerLimits = ingest::ReaderLimits::defaults();
 };
 
 model::TrainingConfig trainingConfig(const FineTuneSettings& settings);

@@ -1,7 +1,7 @@
 #include "uio/app/libraryservice.h"
 
-#include "uio/app/ingest.h"
-#include "uio/app/libraryrow.h"
+#include "uio/ingest/ingest.h"
+#include "uio/services/libraryrow.h"
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/jobs.h"
@@ -19,6 +19,30 @@
 #include <memory>
 
 namespace uio::app {
+
+namespace {
+
+DocumentStatus documentStatus(const std::optional<storage::JobState>& job) {
+    if (!job)
+        return DocumentStatus::New;
+    switch (*job) {
+        case storage::JobState::Queued:
+            return DocumentStatus::Queued;
+        case storage::JobState::Running:
+            return DocumentStatus::Running;
+        case storage::JobState::Paused:
+            return DocumentStatus::Paused;
+        case storage::JobState::Done:
+            return DocumentStatus::Done;
+        case storage::JobState::Failed:
+            return DocumentStatus::Failed;
+        case storage::JobState::Cancelled:
+            return DocumentStatus::Cancelled;
+    }
+    return DocumentStatus::Failed;
+}
+
+}  // namespace
 
 // Runs on the service's thread with the only connection it uses.
 class LibraryWorker : public QObject {
@@ -69,7 +93,7 @@ public:
                                      QString::fromStdString(d.document.title),
                                      QString::fromStdString(d.document.authors),
                                      QString::fromStdString(d.document.format),
-                                     QString::fromStdString(d.status),
+                                     documentStatus(d.job_state),
                                      d.document.token_count ? *d.document.token_count : -1,
                                      d.cache_bytes,
                                      d.document.page_count ? static_cast<int>(*d.document.page_count) : 0};
@@ -101,7 +125,7 @@ public:
         Q_EMIT m_service.readingCancelled(path);  // also for a row whose reading is long over
     }
 
-    void setReaderLimits(const ReaderLimits& limits) { m_limits = limits; }
+    void setReaderLimits(const ingest::ReaderLimits& limits) { m_limits = limits; }
 
 private:
     struct PendingRead {
@@ -114,32 +138,33 @@ private:
             return;
         const PendingRead next = m_queue.takeFirst();
         const QString path = next.path;
-        m_reader = std::make_unique<ReaderProcess>(m_limits);
-        connect(m_reader.get(), &ReaderProcess::progress, this,
+        m_reader = std::make_unique<ingest::ReaderProcess>(m_limits);
+        connect(m_reader.get(), &ingest::ReaderProcess::progress, this,
                 [this, path](int done, int total) { Q_EMIT m_service.readingProgress(path, done, total); });
-        connect(m_reader.get(), &ReaderProcess::finished, this, [this, path](const IngestedDocument& doc) {
-            QString problem = tr("The library cannot be opened, so the document was not added.");
-            guarded([&](storage::Library& library) {
-                try {
-                    const auto added = storage::Documents(library.db()).add(libraryRow(doc, path));
-                    problem.clear();
-                    Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
-                    refresh(library);
-                } catch (const std::exception& e) {  // a full disk: the file's row says so, with Retry
-                    problem = QString::fromUtf8(e.what());
-                }
-            });
-            if (!problem.isEmpty())
-                Q_EMIT m_service.addFailed(path, problem, false);
-            readerDone();
-        });
-        connect(m_reader.get(), &ReaderProcess::failed, this,
-                [this, path](IngestError::Kind kind, const QString& message) {
-                    if (kind == IngestError::Kind::Cancelled) {
+        connect(m_reader.get(), &ingest::ReaderProcess::finished, this,
+                [this, path](const ingest::IngestedDocument& doc) {
+                    QString problem = tr("The library cannot be opened, so the document was not added.");
+                    guarded([&](storage::Library& library) {
+                        try {
+                            const auto added = storage::Documents(library.db()).add(services::libraryRow(doc, path));
+                            problem.clear();
+                            Q_EMIT m_service.documentAdded(added.id, added.is_new, path);
+                            refresh(library);
+                        } catch (const std::exception& e) {  // a full disk: the file's row says so, with Retry
+                            problem = QString::fromUtf8(e.what());
+                        }
+                    });
+                    if (!problem.isEmpty())
+                        Q_EMIT m_service.addFailed(path, problem, false);
+                    readerDone();
+                });
+        connect(m_reader.get(), &ingest::ReaderProcess::failed, this,
+                [this, path](ingest::IngestError::Kind kind, const QString& message) {
+                    if (kind == ingest::IngestError::Kind::Cancelled) {
                         Q_EMIT m_service.readingCancelled(path);
                     } else {
-                        const bool needsPassword =
-                            kind == IngestError::Kind::NeedsPassword || kind == IngestError::Kind::WrongPassword;
+                        const bool needsPassword = kind == ingest::IngestError::Kind::NeedsPassword ||
+                                                   kind == ingest::IngestError::Kind::WrongPassword;
                         Q_EMIT m_service.addFailed(path, message, needsPassword);
                     }
                     readerDone();
@@ -155,8 +180,8 @@ private:
     }
 
     QList<PendingRead> m_queue;
-    std::unique_ptr<ReaderProcess> m_reader;
-    ReaderLimits m_limits = ReaderLimits::defaults();
+    std::unique_ptr<ingest::ReaderProcess> m_reader;
+    ingest::ReaderLimits m_limits = ingest::ReaderLimits::defaults();
 
     LibraryService& m_service;
     QString m_path;
@@ -172,7 +197,7 @@ QStringList expand(const QStringList& paths) {
             QDirIterator it(path, QDir::Files, QDirIterator::Subdirectories);
             while (it.hasNext()) {
                 const QString file = it.next();
-                if (!detectFormat(file).isEmpty())
+                if (!ingest::detectFormat(file).isEmpty())
                     files << file;
             }
         } else {
@@ -223,7 +248,7 @@ void LibraryService::cancelReading(const QString& path) {
         m_worker, [w = m_worker, path] { w->cancelReading(path); }, Qt::QueuedConnection);
 }
 
-void LibraryService::setReaderLimits(const ReaderLimits& limits) {
+void LibraryService::setReaderLimits(const ingest::ReaderLimits& limits) {
     QMetaObject::invokeMethod(
         m_worker, [w = m_worker, limits] { w->setReaderLimits(limits); }, Qt::QueuedConnection);
 }

@@ -1,13 +1,14 @@
 #include "uio/app/modelservice.h"
 
 #include "finetuner.h"
-#include "uio/app/chatservice.h"
-#include "uio/app/compressor.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 #include "uio/model/engine.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 #include "uio/model/runtime.h"
+#include "uio/services/chatservice.h"
+#include "uio/services/compressionjob.h"
+#include "uio/services/compressor.h"
 #include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
@@ -35,15 +36,15 @@ public:
     std::atomic<bool> stopFineTune{false};
 
     // The pause/cancel switch of a document's job, shared by the calling thread and the worker.
-    std::shared_ptr<std::atomic<JobControl>> control(qint64 document) {
+    std::shared_ptr<std::atomic<services::JobControl>> control(qint64 document) {
         std::lock_guard lock(m_controlsMutex);
         auto& slot = m_controls[document];
         if (!slot)
-            slot = std::make_shared<std::atomic<JobControl>>(JobControl::Run);
+            slot = std::make_shared<std::atomic<services::JobControl>>(services::JobControl::Run);
         return slot;
     }
 
-    void setReaderLimits(const ReaderLimits& limits) {
+    void setReaderLimits(const ingest::ReaderLimits& limits) {
         m_readerLimits = limits;
         if (m_fineTuner)
             m_fineTuner->setReaderLimits(limits);
@@ -80,14 +81,15 @@ public:
                 m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
             }
             m_engine->load_adapter(settings.adapterPath.toStdString());
-            m_compressor = std::make_unique<Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
-            m_chats = std::make_unique<ChatService>(*m_engine, m_library->db(), *m_compressor);
+            m_compressor =
+                std::make_unique<services::Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
+            m_chats = std::make_unique<services::ChatService>(*m_engine, m_library->db(), *m_compressor);
             m_fineTuner = std::make_unique<FineTuner>(
                 *m_engine, m_library->db(), QFileInfo(settings.databasePath).absolutePath(), settings.adapterPath);
             m_fineTuner->setReaderLimits(m_readerLimits);
             // Jobs a killed or closed program left behind resume at their first missing segment.
             for (const auto& job : storage::Jobs(m_library->db()).pending()) {
-                if (job.state != "paused") {
+                if (job.state != storage::JobState::Paused) {
                     enqueue(job.document_id);
                 }
             }
@@ -114,7 +116,7 @@ public:
             m_queue.push_back(document);
             if (m_compressor) {
                 try {
-                    jobFor(document);  // on disk at once: a closed program picks it up again
+                    services::jobFor(*m_compressor, m_library->db(), document);  // a closed program resumes it
                 } catch (const std::exception& e) {
                     m_queue.pop_back();
                     Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
@@ -125,30 +127,6 @@ public:
         scheduleNext();
     }
 
-    // The unfinished job of a document, made when there is none.
-    int64_t jobFor(qint64 document) {
-        storage::Jobs jobs(m_library->db());
-        for (const auto& pending : jobs.pending()) {
-            if (pending.document_id == document)
-                return pending.id;
-        }
-        const auto row = storage::Documents(m_library->db()).get(document);
-        if (!row)
-            throw std::runtime_error("the document is no longer in the library");
-        return jobs.enqueue(document, storage::MemoryCache(m_library->db()).key_id(m_compressor->key_for(row->sha256)),
-                            0);
-    }
-
-    // The next job to run (the running one finishes its batch first).
-    void prioritize(qint64 document) {
-        const auto it = std::find(m_queue.begin(), m_queue.end(), document);
-        if (it == m_queue.end() || it == m_queue.begin()) {
-            return;
-        }
-        m_queue.erase(it);
-        m_queue.insert(m_queue.begin() + 1, document);
-    }
-
     void ask(qint64 chat, const QString& question, const AskSettings& settings, bool regenerate) {
         questionWaiting = false;
         if (!m_chats) {
@@ -156,7 +134,7 @@ public:
             return;
         }
         stopAnswer = false;
-        AskOptions options;
+        services::AskOptions options;
         options.system_prompt = settings.systemPrompt.toStdString();
         options.max_new_tokens = settings.maxNewTokens;
         options.sampling.temperature = static_cast<float>(settings.temperature);
@@ -166,8 +144,9 @@ public:
             auto onText = [&](const std::string& piece) {
                 Q_EMIT m_service.answerText(chat, QString::fromStdString(piece));
             };
-            const Answer answer = regenerate ? m_chats->regenerate(chat, options, onText, &stopAnswer)
-                                             : m_chats->ask(chat, question.toStdString(), options, onText, &stopAnswer);
+            const services::Answer answer =
+                regenerate ? m_chats->regenerate(chat, options, onText, &stopAnswer)
+                           : m_chats->ask(chat, question.toStdString(), options, onText, &stopAnswer);
             Q_EMIT m_service.answerFinished(chat, answer.notices);
             reportMemory();
         } catch (const std::exception& e) {
@@ -266,53 +245,40 @@ private:
     // picked up again once the answer is done.
     void runNext() {
         m_scheduled = false;
-        if (m_queue.empty() || !m_compressor || questionWaiting)
+        if (m_queue.empty() || !m_compressor || questionWaiting || shuttingDown)
             return;
         const qint64 document = m_queue.front();
         const auto switchOf = this->control(document);
-        std::atomic<JobControl>& control = *switchOf;
-        storage::Jobs jobs(m_library->db());
-        int64_t job = 0;
+        const std::atomic<services::JobControl>& control = *switchOf;
+        // The user's switch, unless a question waits or the program closes: then the job yields
+        // after its batch and stays first in the queue.
+        const auto now = [&] { return questionWaiting || shuttingDown ? services::JobControl::Yield : control.load(); };
+        std::atomic<services::JobControl> effective{now()};
         try {
-            job = jobFor(document);
-            jobs.set_state(job, "running");
-            std::atomic<JobControl> effective{questionWaiting ? JobControl::Pause : control.load()};
-            if (shuttingDown) {
-                effective = JobControl::Pause;
-            }
-            const CompressionOutcome outcome = m_compressor->run(
-                document,
-                [&](const CompressionProgress& p) {
-                    jobs.set_progress(job, p.segments_done);
+            const services::JobRun run = services::runCompressionJob(
+                *m_compressor, m_library->db(), document,
+                [&](const services::CompressionProgress& p) {
                     reportMemory();
                     Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total,
                                                          p.tokens_per_second, p.eta_seconds);
-                    effective = questionWaiting || shuttingDown ? JobControl::Pause : control.load();
+                    effective = now();
                 },
                 &effective);
-            if (shuttingDown && outcome.status != CompressionOutcome::Status::Done) {
-                jobs.set_state(job, "queued");  // resumes when the program starts again
-            } else if (outcome.status == CompressionOutcome::Status::Done) {
-                m_queue.pop_front();
-                jobs.set_state(job, "done");
-                Q_EMIT m_service.compressionFinished(document, outcome.segments_encoded);
-            } else if (control.load() == JobControl::Cancel) {
-                m_queue.pop_front();
-                jobs.set_state(job, "cancelled");
-                Q_EMIT m_service.compressionPaused(document);
-            } else if (control.load() == JobControl::Pause) {
-                m_queue.pop_front();
-                jobs.set_state(job, "paused");
-                Q_EMIT m_service.compressionPaused(document);
-            }  // else: a question is waiting; the job stays first in the queue
+            switch (run.state) {
+                case storage::JobState::Done:
+                    m_queue.pop_front();
+                    Q_EMIT m_service.compressionFinished(document, run.outcome.segments_encoded);
+                    break;
+                case storage::JobState::Paused:
+                case storage::JobState::Cancelled:
+                    m_queue.pop_front();
+                    Q_EMIT m_service.compressionPaused(document);
+                    break;
+                default:
+                    break;  // yielded: picked up again after the answer, or at the next start
+            }
         } catch (const std::exception& e) {
             m_queue.pop_front();
-            try {
-                if (job)
-                    jobs.set_state(job, "failed", e.what());
-            } catch (const std::exception&) {
-                // A full disk cannot record the failure either: it is reported, never thrown on.
-            }
             Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
         }
         if (!m_queue.empty() && !questionWaiting)
@@ -322,16 +288,16 @@ private:
     ModelService& m_service;
     std::unique_ptr<storage::Library> m_library;
     std::unique_ptr<model::Engine> m_engine;
-    std::unique_ptr<Compressor> m_compressor;
-    std::unique_ptr<ChatService> m_chats;
+    std::unique_ptr<services::Compressor> m_compressor;
+    std::unique_ptr<services::ChatService> m_chats;
     std::unique_ptr<FineTuner> m_fineTuner;
     std::string m_device = "cpu";
-    ModelSettings m_settings;                                // as configured: what a run on another device goes back to
-    ReaderLimits m_readerLimits = ReaderLimits::defaults();  // for the files of a fine-tuning corpus
+    ModelSettings m_settings;  // as configured: what a run on another device goes back to
+    ingest::ReaderLimits m_readerLimits = ingest::ReaderLimits::defaults();  // for the files of a fine-tuning corpus
     std::deque<qint64> m_queue;
     bool m_scheduled = false;
     std::mutex m_controlsMutex;
-    std::map<qint64, std::shared_ptr<std::atomic<JobControl>>> m_controls;
+    std::map<qint64, std::shared_ptr<std::atomic<services::JobControl>>> m_controls;
 };
 
 namespace {
@@ -376,22 +342,17 @@ void ModelService::configure(const ModelSettings& settings) {
 }
 
 void ModelService::compress(qint64 documentId) {
-    *m_worker->control(documentId) = JobControl::Run;
+    *m_worker->control(documentId) = services::JobControl::Run;
     QMetaObject::invokeMethod(
         m_worker, [worker = m_worker, documentId] { worker->enqueue(documentId); }, Qt::QueuedConnection);
 }
 
-void ModelService::prioritize(qint64 documentId) {
-    QMetaObject::invokeMethod(
-        m_worker, [worker = m_worker, documentId] { worker->prioritize(documentId); }, Qt::QueuedConnection);
-}
-
 void ModelService::pause(qint64 documentId) {
-    *m_worker->control(documentId) = JobControl::Pause;
+    *m_worker->control(documentId) = services::JobControl::Pause;
 }
 
 void ModelService::cancel(qint64 documentId) {
-    *m_worker->control(documentId) = JobControl::Cancel;
+    *m_worker->control(documentId) = services::JobControl::Cancel;
 }
 
 void ModelService::ask(qint64 chatId, const QString& question, const AskSettings& settings) {
@@ -526,7 +487,7 @@ void ModelService::resumeFineTune(qint64 runId) {
         m_worker, [worker = m_worker, runId] { worker->fineTune(runId, nullptr); }, Qt::QueuedConnection);
 }
 
-void ModelService::setReaderLimits(const ReaderLimits& limits) {
+void ModelService::setReaderLimits(const ingest::ReaderLimits& limits) {
     QMetaObject::invokeMethod(
         m_worker, [worker = m_worker, limits] { worker->setReaderLimits(limits); }, Qt::QueuedConnection);
 }

@@ -59,11 +59,12 @@ at::Tensor encode_segments(LlamaImpl& model, AdapterImpl& adapter, const at::Ten
             break;  // the last layer's memory is its input; nothing after it is needed
         }
         AdapterLayerImpl& lora = adapter.layer(k);
-        auto run_layer = [&layer, &lora, s, cos = cos, sin = sin, mask](const at::Tensor& x, const at::Tensor& h) {
+        auto run_layer = [&layer, &lora, s, cos = cos, sin = sin, mask](const at::Tensor& input,
+                                                                        const at::Tensor& normed) {
             auto& attn = *layer.self_attn;
             const auto [q, key, v] =
-                attn.project(h, cos, sin, lora.encoder_q->delta(h, s), lora.encoder_v->delta(h, s));
-            const auto y = x + attn.output(attention_masked(q, key, v, mask));
+                attn.project(normed, cos, sin, lora.encoder_q->delta(normed, s), lora.encoder_v->delta(normed, s));
+            const auto y = input + attn.output(attention_masked(q, key, v, mask));
             return y + layer.mlp(layer.post_attention_layernorm(y));
         };
         if (recompute) {

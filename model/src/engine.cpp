@@ -4,6 +4,7 @@
 #include "generator.h"
 #include "llama.h"
 #include "matmul.h"
+#include "torch_errors.h"
 #include "torch_types.h"
 #include "uio/model/error.h"
 #include "uio/model/runtime.h"
@@ -23,10 +24,9 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
     impl->options = options;
     impl->dir = model_dir;
     const c10::Device device = to_device(options.device);
-    if (device.is_cpu()) {
-        const bool computes_in_f32 = compute_dtype(to_scalar_type(options.dtype), device) == at::kFloat;
-        use_cpu_threads_for(computes_in_f32 ? DType::F32 : options.dtype);
-    }
+    if (device.is_cpu())
+        use_cpu_threads_for(compute_dtype(to_scalar_type(options.dtype), device) == at::kFloat ? DType::F32
+                                                                                               : options.dtype);
     try {
         impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
     } catch (const c10::OutOfMemoryError&) {
@@ -65,6 +65,10 @@ std::string Engine::device() const {
 DType Engine::dtype() const {
     return m_impl->options.dtype;
 }
+DType Engine::memory_dtype() const {
+    const DType stored = m_impl->options.dtype;
+    return compute_dtype(to_scalar_type(stored), to_device(m_impl->options.device)) == at::kFloat ? DType::F32 : stored;
+}
 bool Engine::has_tokenizer() const {
     return m_impl->tokenizer.has_value();
 }
@@ -78,52 +82,56 @@ const Tokenizer& Engine::tokenizer() const {
 
 Generation Engine::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
                             const std::atomic<bool>* cancel) {
-    if (request.prompt.empty()) {
-        throw ModelError("the prompt is empty: it needs at least the BOS token");
-    }
-    m_impl->check_tokens(request.prompt);
-    LlamaImpl& model = *m_impl->model;
-    const auto n_prompt = static_cast<int64_t>(request.prompt.size());
-    if (n_prompt >= model.rope.n_positions()) {
-        throw ModelError("the prompt has " + std::to_string(n_prompt) + " tokens; this model has room for " +
-                         std::to_string(model.rope.n_positions() - 1) + " plus the answer");
-    }
-    c10::InferenceMode guard;
-    KVCache cache = model.new_cache();
-    const auto start = std::chrono::steady_clock::now();
-    at::Tensor logits;
-    try {
-        logits = prefill(model, cache, request.prompt, cancel);
-    } catch (const Cancelled&) {
-        Generation stopped;
-        stopped.stop = StopReason::Cancelled;
-        stopped.prompt_tokens = n_prompt;
-        return stopped;
-    }
-    const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const DecodeStep step = [&](int32_t id) {
-        if (cache.size() >= model.rope.n_positions()) {
-            return at::Tensor();
+    return with_model_errors("generating", [&] {
+        if (request.prompt.empty()) {
+            throw ModelError("the prompt is empty: it needs at least the BOS token");
         }
-        const auto input = at::tensor({static_cast<int64_t>(id)}, at::kLong).view({1, 1}).to(model.device());
-        return model.forward(input, cache).view({-1}).to(at::kCPU);
-    };
-    Generation result = decode(model.config.eos_id, step, logits, request.prompt, request, on_token, cancel);
-    result.prompt_tokens = n_prompt;
-    result.prefill_seconds = prefill_seconds;
-    return result;
+        m_impl->check_tokens(request.prompt);
+        LlamaImpl& model = *m_impl->model;
+        const auto n_prompt = static_cast<int64_t>(request.prompt.size());
+        if (n_prompt >= model.rope.n_positions()) {
+            throw ModelError("the prompt has " + std::to_string(n_prompt) + " tokens; this model has room for " +
+                             std::to_string(model.rope.n_positions() - 1) + " plus the answer");
+        }
+        c10::InferenceMode guard;
+        KVCache cache = model.new_cache();
+        const auto start = std::chrono::steady_clock::now();
+        at::Tensor logits;
+        try {
+            logits = prefill(model, cache, request.prompt, cancel);
+        } catch (const Cancelled&) {
+            Generation stopped;
+            stopped.stop = StopReason::Cancelled;
+            stopped.prompt_tokens = n_prompt;
+            return stopped;
+        }
+        const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const DecodeStep step = [&](int32_t id) {
+            if (cache.size() >= model.rope.n_positions()) {
+                return at::Tensor();
+            }
+            const auto input = at::tensor({static_cast<int64_t>(id)}, at::kLong).view({1, 1}).to(model.device());
+            return model.forward(input, cache).view({-1}).to(at::kCPU);
+        };
+        Generation result = decode(model.config.eos_id, step, logits, request.prompt, request, on_token, cancel);
+        result.prompt_tokens = n_prompt;
+        result.prefill_seconds = prefill_seconds;
+        return result;
+    });
 }
 
 ScoreResult Engine::score(const std::vector<int32_t>& ids, int top_k) {
-    m_impl->check_tokens(ids);
-    LlamaImpl& model = *m_impl->model;
-    if (static_cast<int64_t>(ids.size()) > model.rope.n_positions()) {
-        throw ModelError("the text has " + std::to_string(ids.size()) + " tokens; this model reads at most " +
-                         std::to_string(model.rope.n_positions()) + " at once");
-    }
-    c10::InferenceMode guard;
-    KVCache cache = model.new_cache();
-    return score_tokens(model, cache, ids, top_k);
+    return with_model_errors("scoring", [&] {
+        m_impl->check_tokens(ids);
+        LlamaImpl& model = *m_impl->model;
+        if (static_cast<int64_t>(ids.size()) > model.rope.n_positions()) {
+            throw ModelError("the text has " + std::to_string(ids.size()) + " tokens; this model reads at most " +
+                             std::to_string(model.rope.n_positions()) + " at once");
+        }
+        c10::InferenceMode guard;
+        KVCache cache = model.new_cache();
+        return score_tokens(model, cache, ids, top_k);
+    });
 }
 
 }  // namespace uio::model

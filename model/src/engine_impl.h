@@ -16,7 +16,8 @@ struct Engine::Impl {
     std::optional<Tokenizer> tokenizer;
     std::filesystem::path dir;
     Adapter adapter{nullptr};
-    std::optional<AdapterInfo> adapter_info;  // hashing the weights is costly: once per adapter
+    std::optional<AdapterInfo> adapter_info;       // hashing the weights is costly: once per adapter
+    std::optional<std::string> model_fingerprint;  // once: the base weights never change
 
     AdapterImpl& require_adapter() {
         if (!adapter) {

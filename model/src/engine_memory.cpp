@@ -6,6 +6,7 @@
 #include "memory_blob.h"
 #include "memory_session.h"
 #include "torch_checkpoint.h"
+#include "torch_errors.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -51,7 +52,9 @@ AdapterInfo Engine::adapter_info() const {
 }
 
 std::string Engine::model_fingerprint() const {
-    return uio::model::model_fingerprint(*m_impl->model);
+    if (!m_impl->model_fingerprint)
+        m_impl->model_fingerprint = uio::model::model_fingerprint(*m_impl->model);
+    return *m_impl->model_fingerprint;
 }
 
 std::vector<MemoryBlob> Engine::compress(const std::vector<std::vector<int32_t>>& segments) {
@@ -78,6 +81,8 @@ std::vector<MemoryBlob> Engine::compress(const std::vector<std::vector<int32_t>>
     } catch (const c10::OutOfMemoryError&) {
         throw OutOfMemory("out of memory compressing " + std::to_string(segments.size()) +
                           " segments at once: lower the compression batch in the settings");
+    } catch (const c10::Error& e) {
+        throw ModelError(std::string("the model failed while compressing: ") + e.what_without_backtrace());
     }
     std::vector<MemoryBlob> blobs;
     for (int64_t b = 0; b < memories.size(0); ++b) {
@@ -95,24 +100,26 @@ MemoryChat::MemoryChat(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 MemoryChat::~MemoryChat() = default;
 
 std::unique_ptr<MemoryChat> Engine::open_memory_chat(const std::vector<MemoryBlob>& memories) {
-    AdapterImpl& adapter = m_impl->require_adapter();
-    LlamaImpl& model = *m_impl->model;
-    c10::InferenceMode guard;
-    const std::vector<int64_t> expected{model.config.n_layer, adapter.config.memory_tokens, model.config.n_embd};
-    std::vector<at::Tensor> tensors;
-    for (const MemoryBlob& blob : memories) {
-        if (blob.shape != expected) {
-            throw ModelError(
-                "a memory segment has the wrong shape for this model and adapter; compress the document again");
+    return with_model_errors("reading the memories", [&] {
+        AdapterImpl& adapter = m_impl->require_adapter();
+        LlamaImpl& model = *m_impl->model;
+        c10::InferenceMode guard;
+        const std::vector<int64_t> expected{model.config.n_layer, adapter.config.memory_tokens, model.config.n_embd};
+        std::vector<at::Tensor> tensors;
+        for (const MemoryBlob& blob : memories) {
+            if (blob.shape != expected) {
+                throw ModelError(
+                    "a memory segment has the wrong shape for this model and adapter; compress the document again");
+            }
+            tensors.push_back(from_blob(blob, model.device()).to(model.compute_dtype()));
         }
-        tensors.push_back(from_blob(blob, model.device()).to(model.compute_dtype()));
-    }
-    const auto stacked = tensors.empty() ? at::empty({0, expected[0], expected[1], expected[2]},
-                                                     at::TensorOptions().device(model.device()))
-                                         : at::stack(tensors);
-    auto impl =
-        std::make_unique<MemoryChat::Impl>(MemoryChat::Impl{*m_impl, MemorySession(model, m_impl->adapter, stacked)});
-    return std::unique_ptr<MemoryChat>(new MemoryChat(std::move(impl)));
+        const auto stacked = tensors.empty() ? at::empty({0, expected[0], expected[1], expected[2]},
+                                                         at::TensorOptions().device(model.device()))
+                                             : at::stack(tensors);
+        auto impl = std::make_unique<MemoryChat::Impl>(
+            MemoryChat::Impl{*m_impl, MemorySession(model, m_impl->adapter, stacked)});
+        return std::unique_ptr<MemoryChat>(new MemoryChat(std::move(impl)));
+    });
 }
 
 int64_t MemoryChat::memory_segments() const {
@@ -124,66 +131,71 @@ int64_t MemoryChat::positions_free() const {
 
 Generation MemoryChat::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
                                 const std::atomic<bool>* cancel) {
-    if (request.prompt.empty()) {
-        throw ModelError("the prompt is empty");
-    }
-    m_impl->engine.check_tokens(request.prompt);
-    MemorySession& session = m_impl->session;
-    c10::InferenceMode guard;
-    session.rewind();
-    if (static_cast<int64_t>(request.prompt.size()) >= session.positions_free()) {
-        throw ModelError("the question and the documents' last " + std::to_string(request.prompt.size()) +
-                         " tokens need more than the " + std::to_string(session.positions_free()) +
-                         " positions left after the memories; remove a document or shorten the question");
-    }
-    Generation result;
-    result.prompt_tokens = static_cast<int64_t>(request.prompt.size());
-    const auto start = std::chrono::steady_clock::now();
-    at::Tensor logits;
-    try {
-        logits = session.feed(request.prompt, cancel, /*all_logits=*/false);
-    } catch (const Cancelled&) {
-        result.stop = StopReason::Cancelled;
-        return result;
-    }
-    logits = logits[-1].to(at::kCPU);
-    const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const DecodeStep step = [&](int32_t id) {
-        return session.positions_free() > 0 ? session.feed({id})[-1].to(at::kCPU) : at::Tensor();
-    };
-    const int32_t eos = m_impl->engine.model->config.eos_id;
-    Generation generated = decode(eos, step, logits, request.prompt, request, on_token, cancel);
-    generated.prompt_tokens = result.prompt_tokens;
-    generated.prefill_seconds = prefill_seconds;
-    return generated;
+    return with_model_errors("answering", [&] {
+        if (request.prompt.empty()) {
+            throw ModelError("the prompt is empty");
+        }
+        m_impl->engine.check_tokens(request.prompt);
+        MemorySession& session = m_impl->session;
+        c10::InferenceMode guard;
+        session.rewind();
+        if (static_cast<int64_t>(request.prompt.size()) >= session.positions_free()) {
+            throw ModelError("the question and the documents' last " + std::to_string(request.prompt.size()) +
+                             " tokens need more than the " + std::to_string(session.positions_free()) +
+                             " positions left after the memories; remove a document or shorten the question");
+        }
+        Generation result;
+        result.prompt_tokens = static_cast<int64_t>(request.prompt.size());
+        const auto start = std::chrono::steady_clock::now();
+        at::Tensor logits;
+        try {
+            logits = session.feed(request.prompt, cancel, /*all_logits=*/false);
+        } catch (const Cancelled&) {
+            result.stop = StopReason::Cancelled;
+            return result;
+        }
+        logits = logits[-1].to(at::kCPU);
+        const double prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const DecodeStep step = [&](int32_t id) {
+            return session.positions_free() > 0 ? session.feed({id})[-1].to(at::kCPU) : at::Tensor();
+        };
+        const int32_t eos = m_impl->engine.model->config.eos_id;
+        Generation generated = decode(eos, step, logits, request.prompt, request, on_token, cancel);
+        generated.prompt_tokens = result.prompt_tokens;
+        generated.prefill_seconds = prefill_seconds;
+        return generated;
+    });
 }
 
 ScoreResult Engine::score_with_memory(const std::vector<int32_t>& ids, int top_k) {
-    AdapterImpl& adapter = m_impl->require_adapter();
-    LlamaImpl& model = *m_impl->model;
-    m_impl->check_tokens(ids);
-    const int64_t l = adapter.config.segment_length, m = adapter.config.memory_tokens, P = model.rope.n_positions();
-    const auto n = static_cast<int64_t>(ids.size());
-    const int64_t n_segments = (n + l - 1) / l;
-    if (n_segments > 0 && (n_segments - 1) * m + std::min(n, l) > P) {
-        const int64_t fit = (P - l) / m + 1;
-        throw ModelError("the text has " + std::to_string(n) + " tokens (" + std::to_string(n_segments) +
-                         " segments of " + std::to_string(l) + "); at " + std::to_string(l / m) +
-                         "x compression this model scores at most " + std::to_string(fit * l) + " tokens");
-    }
-    c10::InferenceMode guard;
-    MemorySession session(model, m_impl->adapter, at::empty({0, model.config.n_layer, m, model.config.n_embd}));
-    ScoreResult result;
-    for (int64_t t = 0; t < n_segments; ++t) {
-        const int64_t begin = t * l, len = std::min(l, n - begin);
-        const std::vector<int32_t> segment(ids.begin() + begin, ids.begin() + begin + len);
-        const double before = result.sum_logprob;
-        add_scores(result, ids, begin, session.feed(segment), top_k);  // compresses segment t as it fills
-        const int64_t predicted = std::min(len, n - 1 - begin);
-        result.segment_perplexity.push_back(predicted > 0 ? std::exp(-(result.sum_logprob - before) / predicted) : 1.0);
-    }
-    finish_scores(result);
-    return result;
+    return with_model_errors("scoring with memory", [&] {
+        AdapterImpl& adapter = m_impl->require_adapter();
+        LlamaImpl& model = *m_impl->model;
+        m_impl->check_tokens(ids);
+        const int64_t l = adapter.config.segment_length, m = adapter.config.memory_tokens, P = model.rope.n_positions();
+        const auto n = static_cast<int64_t>(ids.size());
+        const int64_t n_segments = (n + l - 1) / l;
+        if (n_segments > 0 && (n_segments - 1) * m + std::min(n, l) > P) {
+            const int64_t fit = (P - l) / m + 1;
+            throw ModelError("the text has " + std::to_string(n) + " tokens (" + std::to_string(n_segments) +
+                             " segments of " + std::to_string(l) + "); at " + std::to_string(l / m) +
+                             "x compression this model scores at most " + std::to_string(fit * l) + " tokens");
+        }
+        c10::InferenceMode guard;
+        MemorySession session(model, m_impl->adapter, at::empty({0, model.config.n_layer, m, model.config.n_embd}));
+        ScoreResult result;
+        for (int64_t t = 0; t < n_segments; ++t) {
+            const int64_t begin = t * l, len = std::min(l, n - begin);
+            const std::vector<int32_t> segment(ids.begin() + begin, ids.begin() + begin + len);
+            const double before = result.sum_logprob;
+            add_scores(result, ids, begin, session.feed(segment), top_k);  // compresses segment t as it fills
+            const int64_t predicted = std::min(len, n - 1 - begin);
+            result.segment_perplexity.push_back(predicted > 0 ? std::exp(-(result.sum_logprob - before) / predicted)
+                                                              : 1.0);
+        }
+        finish_scores(result);
+        return result;
+    });
 }
 
 }  // namespace uio::model

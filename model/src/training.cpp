@@ -5,6 +5,7 @@
 #include "engine_impl.h"
 #include "safetensors.h"
 #include "tbptt.h"
+#include "torch_errors.h"
 #include "torch_types.h"
 #include "uio/model/engine.h"
 #include "uio/model/error.h"
@@ -249,148 +250,153 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
                               const std::filesystem::path& run_dir,
                               const std::function<void(const TrainingEvent&)>& on_event,
                               const std::atomic<bool>* stop) {
-    LlamaImpl& model = *m_impl->model;
-    if (config.steps < 1 || config.segments_per_sample < 2 || config.window < 1 || config.accumulation < 1) {
-        throw ModelError("training needs at least 1 step, 2 segments per sample, a window of 1 and 1 sample per step");
-    }
-    const int64_t T = config.segments_per_sample;
-    std::filesystem::create_directories(run_dir);
+    return with_model_errors("training", [&] {
+        LlamaImpl& model = *m_impl->model;
+        if (config.steps < 1 || config.segments_per_sample < 2 || config.window < 1 || config.accumulation < 1) {
+            throw ModelError(
+                "training needs at least 1 step, 2 segments per sample, a window of 1 and 1 sample per step");
+        }
+        const int64_t T = config.segments_per_sample;
+        std::filesystem::create_directories(run_dir);
 
-    // Resume: the checkpoint's adapter replaces the engine's, its moments the fresh ones.
-    int64_t step = 0;
-    const auto saved = checkpoint_dir(run_dir);
-    if (std::filesystem::exists(saved / "optimiser.safetensors")) {
-        const SafetensorsFile moments(saved / "optimiser.safetensors");
-        const std::string started_with =
-            training_config_json(training_config_from_json(moments.metadata().at("config")));
-        if (started_with != training_config_json(config)) {
-            throw ModelError(run_dir.string() + " holds a run started with other settings: resume it with those (" +
-                             started_with + ") or start a new run in another folder");
-        }
-        m_impl->adapter = uio::model::load_adapter(saved / "adapter.safetensors", model);
-        step = std::stoll(moments.metadata().at("step"));
-    }
-    AdapterImpl& adapter = m_impl->require_adapter();
-    m_impl->adapter_info.reset();  // its fingerprint changes with every step
-    const int64_t l = adapter.config.segment_length, m = adapter.config.memory_tokens;
-    if ((T - 1) * m + l > model.rope.n_positions()) {
-        throw ModelError(std::to_string(T) + " segments per sample need " + std::to_string((T - 1) * m + l) +
-                         " positions; the model has " + std::to_string(model.rope.n_positions()));
-    }
-    for (auto& p : adapter.parameters()) {
-        p.requires_grad_(true);
-    }
-    Optimiser optimiser(adapter);
-    if (step > 0) {
-        const SafetensorsFile moments(saved / "optimiser.safetensors");
-        torch::NoGradGuard no_grad;
-        for (size_t i = 0; i < optimiser.names.size(); ++i) {
-            optimiser.exp_avg[i].copy_(moments.view("exp_avg." + optimiser.names[i]));
-            optimiser.exp_avg_sq[i].copy_(moments.view("exp_avg_sq." + optimiser.names[i]));
-        }
-    }
-
-    const Samples samples = cut_samples(streams, T, l, config.eval_share, config.seed, model.device());
-    const auto n_train = static_cast<int64_t>(samples.train.size());
-    TrainingSummary summary;
-    summary.train_samples = n_train;
-    summary.eval_samples = static_cast<int64_t>(samples.eval.size());
-    auto emit = [&](TrainingEvent event) {
-        event.step = step;
-        event.steps = config.steps;
-        event.memory_bytes = [&] {
-            const MemoryUse use = memory_in_use(m_impl->options.device);
-            return use.gpu_total_bytes > 0 ? use.gpu_used_bytes : use.resident_bytes;
-        }();
-        if (on_event)
-            on_event(event);
-        return event;
-    };
-    auto evaluate = [&] {
-        double with = 0.0, without = 0.0;
-        int64_t n = 0;
-        const auto count = std::min<int64_t>(config.eval_samples, static_cast<int64_t>(samples.eval.size()));
-        for (int64_t i = 0; i < count; ++i) {
-            const StreamLoss loss = evaluate_stream(model, adapter, samples.eval[static_cast<size_t>(i)]);
-            with += loss.with_memory;
-            without += loss.without_memory;
-            n += loss.n_predicted;
-        }
-        TrainingEvent event;
-        event.kind = TrainingEvent::Kind::Evaluation;
-        event.perplexity_with_memory = std::exp(with / static_cast<double>(n));
-        event.perplexity_without_memory = std::exp(without / static_cast<double>(n));
-        return emit(event);
-    };
-    summary.first_evaluation = evaluate();
-
-    std::vector<int64_t> order;
-    int64_t order_epoch = -1;
-    const auto started = std::chrono::steady_clock::now();
-    const int64_t first_step = step;
-    int64_t tokens = 0;
-    const TbpttOptions tbptt{config.window, config.compensate, WindowPolicy::Reservoir, config.recompute};
-    while (step < config.steps) {
-        if (stop && stop->load()) {
-            save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
-            emit({TrainingEvent::Kind::Checkpoint});
-            summary.steps_done = step;
-            return summary;
-        }
-        optimiser.zero_gradients();
-        double loss_sum = 0.0;
-        int64_t predicted = 0;
-        for (int64_t i = 0; i < config.accumulation; ++i) {
-            // Sample number c: its place in the epoch's shuffled order, its task and its draws.
-            const int64_t c = step * config.accumulation + i;
-            if (c / n_train != order_epoch) {
-                order_epoch = c / n_train;
-                order = shuffled(n_train, rng_for(config.seed, 1, static_cast<uint64_t>(order_epoch)));
+        // Resume: the checkpoint's adapter replaces the engine's, its moments the fresh ones.
+        int64_t step = 0;
+        const auto saved = checkpoint_dir(run_dir);
+        if (std::filesystem::exists(saved / "optimiser.safetensors")) {
+            const SafetensorsFile moments(saved / "optimiser.safetensors");
+            const std::string started_with =
+                training_config_json(training_config_from_json(moments.metadata().at("config")));
+            if (started_with != training_config_json(config)) {
+                throw ModelError(run_dir.string() + " holds a run started with other settings: resume it with those (" +
+                                 started_with + ") or start a new run in another folder");
             }
-            const at::Tensor& sample = samples.train[static_cast<size_t>(order[static_cast<size_t>(c % n_train)])];
-            const double scale = 1.0 / static_cast<double>(config.accumulation);
-            const bool copy = config.task == TrainingTask::Copy || (config.task == TrainingTask::Mixed && c % 2 == 1);
-            SampleStats stats;
-            if (copy) {
-                stats = copy_task_gradients(model, adapter, sample[(c / 2) % T], scale, config.recompute);
-            } else {
-                auto rng = rng_for(config.seed, 2, static_cast<uint64_t>(c));
-                stats = language_modelling_gradients(model, adapter, sample, tbptt, rng, static_cast<double>(T * l - 1),
-                                                     scale);
+            m_impl->adapter = uio::model::load_adapter(saved / "adapter.safetensors", model);
+            step = std::stoll(moments.metadata().at("step"));
+        }
+        AdapterImpl& adapter = m_impl->require_adapter();
+        m_impl->adapter_info.reset();  // its fingerprint changes with every step
+        const int64_t l = adapter.config.segment_length, m = adapter.config.memory_tokens;
+        if ((T - 1) * m + l > model.rope.n_positions()) {
+            throw ModelError(std::to_string(T) + " segments per sample need " + std::to_string((T - 1) * m + l) +
+                             " positions; the model has " + std::to_string(model.rope.n_positions()));
+        }
+        for (auto& p : adapter.parameters()) {
+            p.requires_grad_(true);
+        }
+        Optimiser optimiser(adapter);
+        if (step > 0) {
+            const SafetensorsFile moments(saved / "optimiser.safetensors");
+            torch::NoGradGuard no_grad;
+            for (size_t i = 0; i < optimiser.names.size(); ++i) {
+                optimiser.exp_avg[i].copy_(moments.view("exp_avg." + optimiser.names[i]));
+                optimiser.exp_avg_sq[i].copy_(moments.view("exp_avg_sq." + optimiser.names[i]));
             }
-            loss_sum += stats.loss_sum;
-            predicted += stats.n_predicted;
-            tokens += copy ? l : T * l;
         }
-        optimiser.clip_gradients(config.clip);
-        const double lr = learning_rate_at(config, step);
-        optimiser.step(step + 1, lr, config.weight_decay);
-        ++step;
 
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        TrainingEvent event;
-        event.loss = loss_sum / static_cast<double>(predicted);
-        event.learning_rate = lr;
-        event.tokens_per_second = static_cast<double>(tokens) / seconds;
-        event.eta_seconds = seconds / static_cast<double>(step - first_step) * static_cast<double>(config.steps - step);
-        emit(event);
-        if (config.eval_every > 0 && step % config.eval_every == 0 && step < config.steps) {
-            summary.last_evaluation = evaluate();
+        const Samples samples = cut_samples(streams, T, l, config.eval_share, config.seed, model.device());
+        const auto n_train = static_cast<int64_t>(samples.train.size());
+        TrainingSummary summary;
+        summary.train_samples = n_train;
+        summary.eval_samples = static_cast<int64_t>(samples.eval.size());
+        auto emit = [&](TrainingEvent event) {
+            event.step = step;
+            event.steps = config.steps;
+            event.memory_bytes = [&] {
+                const MemoryUse use = memory_in_use(m_impl->options.device);
+                return use.gpu_total_bytes > 0 ? use.gpu_used_bytes : use.resident_bytes;
+            }();
+            if (on_event)
+                on_event(event);
+            return event;
+        };
+        auto evaluate = [&] {
+            double with = 0.0, without = 0.0;
+            int64_t n = 0;
+            const auto count = std::min<int64_t>(config.eval_samples, static_cast<int64_t>(samples.eval.size()));
+            for (int64_t i = 0; i < count; ++i) {
+                const StreamLoss loss = evaluate_stream(model, adapter, samples.eval[static_cast<size_t>(i)]);
+                with += loss.with_memory;
+                without += loss.without_memory;
+                n += loss.n_predicted;
+            }
+            TrainingEvent event;
+            event.kind = TrainingEvent::Kind::Evaluation;
+            event.perplexity_with_memory = std::exp(with / static_cast<double>(n));
+            event.perplexity_without_memory = std::exp(without / static_cast<double>(n));
+            return emit(event);
+        };
+        summary.first_evaluation = evaluate();
+
+        std::vector<int64_t> order;
+        int64_t order_epoch = -1;
+        const auto started = std::chrono::steady_clock::now();
+        const int64_t first_step = step;
+        int64_t tokens = 0;
+        const TbpttOptions tbptt{config.window, config.compensate, WindowPolicy::Reservoir, config.recompute};
+        while (step < config.steps) {
+            if (stop && stop->load()) {
+                save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
+                emit({TrainingEvent::Kind::Checkpoint});
+                summary.steps_done = step;
+                return summary;
+            }
+            optimiser.zero_gradients();
+            double loss_sum = 0.0;
+            int64_t predicted = 0;
+            for (int64_t i = 0; i < config.accumulation; ++i) {
+                // Sample number c: its place in the epoch's shuffled order, its task and its draws.
+                const int64_t c = step * config.accumulation + i;
+                if (c / n_train != order_epoch) {
+                    order_epoch = c / n_train;
+                    order = shuffled(n_train, rng_for(config.seed, 1, static_cast<uint64_t>(order_epoch)));
+                }
+                const at::Tensor& sample = samples.train[static_cast<size_t>(order[static_cast<size_t>(c % n_train)])];
+                const double scale = 1.0 / static_cast<double>(config.accumulation);
+                const bool copy =
+                    config.task == TrainingTask::Copy || (config.task == TrainingTask::Mixed && c % 2 == 1);
+                SampleStats stats;
+                if (copy) {
+                    stats = copy_task_gradients(model, adapter, sample[(c / 2) % T], scale, config.recompute);
+                } else {
+                    auto rng = rng_for(config.seed, 2, static_cast<uint64_t>(c));
+                    stats = language_modelling_gradients(model, adapter, sample, tbptt, rng,
+                                                         static_cast<double>(T * l - 1), scale);
+                }
+                loss_sum += stats.loss_sum;
+                predicted += stats.n_predicted;
+                tokens += copy ? l : T * l;
+            }
+            optimiser.clip_gradients(config.clip);
+            const double lr = learning_rate_at(config, step);
+            optimiser.step(step + 1, lr, config.weight_decay);
+            ++step;
+
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            TrainingEvent event;
+            event.loss = loss_sum / static_cast<double>(predicted);
+            event.learning_rate = lr;
+            event.tokens_per_second = static_cast<double>(tokens) / seconds;
+            event.eta_seconds =
+                seconds / static_cast<double>(step - first_step) * static_cast<double>(config.steps - step);
+            emit(event);
+            if (config.eval_every > 0 && step % config.eval_every == 0 && step < config.steps) {
+                summary.last_evaluation = evaluate();
+            }
+            if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps) {
+                save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
+                emit({TrainingEvent::Kind::Checkpoint});
+            }
         }
-        if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps) {
-            save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
-            emit({TrainingEvent::Kind::Checkpoint});
+        summary.last_evaluation = evaluate();
+        save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
+        emit({TrainingEvent::Kind::Checkpoint});
+        summary.steps_done = step;
+        summary.finished = true;
+        for (auto& p : adapter.parameters()) {
+            p.mutable_grad() = at::Tensor();
         }
-    }
-    summary.last_evaluation = evaluate();
-    save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
-    emit({TrainingEvent::Kind::Checkpoint});
-    summary.steps_done = step;
-    summary.finished = true;
-    for (auto& p : adapter.parameters()) {
-        p.mutable_grad() = at::Tensor();
-    }
-    return summary;
+        return summary;
+    });
 }
 
 }  // namespace uio::model

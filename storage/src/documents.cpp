@@ -94,14 +94,17 @@ std::vector<DocumentSummary> Documents::list() {
     Statement select(m_db,
                      std::string("SELECT d.id, d.sha256, d.title, d.authors, d.source_path, d.format, d.added_at, "
                                  "d.page_count, d.token_count, "
-                                 "COALESCE((SELECT state FROM compression_jobs j WHERE j.document_id = d.id "
-                                 "          ORDER BY j.id DESC LIMIT 1), 'new'), "
+                                 "(SELECT state FROM compression_jobs j WHERE j.document_id = d.id "
+                                 " ORDER BY j.id DESC LIMIT 1), "
                                  "COALESCE((SELECT SUM(s.size) FROM memory_segments s JOIN memory_keys k "
                                  "          ON s.key_id = k.id WHERE k.document_sha256 = d.sha256), 0) "
                                  "FROM documents d ORDER BY d.title COLLATE NOCASE, d.id"));
     std::vector<DocumentSummary> result;
     while (select.step()) {
-        result.push_back({read_document(select), select.column_text(9), select.column_int(10)});
+        std::optional<JobState> state;
+        if (!select.is_null(9))
+            state = job_state_named(select.column_text(9));
+        result.push_back({read_document(select), state, select.column_int(10)});
     }
     return result;
 }

@@ -7,9 +7,35 @@ namespace uio::storage {
 
 namespace {
 
+constexpr std::pair<JobState, const char*> kJobStateNames[] = {
+    {JobState::Queued, "queued"}, {JobState::Running, "running"}, {JobState::Paused, "paused"},
+    {JobState::Done, "done"},     {JobState::Failed, "failed"},   {JobState::Cancelled, "cancelled"},
+};
+constexpr std::pair<RunState, const char*> kRunStateNames[] = {
+    {RunState::Running, "running"}, {RunState::Paused, "paused"},       {RunState::Done, "done"},
+    {RunState::Failed, "failed"},   {RunState::Cancelled, "cancelled"},
+};
+
+template <typename State, size_t N>
+const char* name_of(const std::pair<State, const char*> (&names)[N], State state) {
+    for (const auto& [s, name] : names) {
+        if (s == state)
+            return name;
+    }
+    return "failed";  // not reached: every state is named
+}
+
+template <typename State, size_t N>
+State named(const std::pair<State, const char*> (&names)[N], const std::string& name) {
+    for (const auto& [state, n] : names) {
+        if (name == n)
+            return state;
+    }
+    return State::Failed;
+}
+
 constexpr const char* kJobColumns =
-    "id, document_id, key_id, state, priority, segments_done, segments_total, error, created_at, updated_at, "
-    "finished_at";
+    "id, document_id, key_id, state, segments_done, segments_total, error, created_at, updated_at, finished_at";
 
 CompressionJob read_job(const Statement& row) {
     CompressionJob job;
@@ -17,15 +43,14 @@ CompressionJob read_job(const Statement& row) {
     job.document_id = row.column_int(1);
     if (!row.is_null(2))
         job.key_id = row.column_int(2);
-    job.state = row.column_text(3);
-    job.priority = row.column_int(4);
-    job.segments_done = row.column_int(5);
-    job.segments_total = row.column_int(6);
-    job.error = row.column_text(7);
-    job.created_at = row.column_int(8);
-    job.updated_at = row.column_int(9);
-    if (!row.is_null(10))
-        job.finished_at = row.column_int(10);
+    job.state = job_state_named(row.column_text(3));
+    job.segments_done = row.column_int(4);
+    job.segments_total = row.column_int(5);
+    job.error = row.column_text(6);
+    job.created_at = row.column_int(7);
+    job.updated_at = row.column_int(8);
+    if (!row.is_null(9))
+        job.finished_at = row.column_int(9);
     return job;
 }
 
@@ -37,7 +62,7 @@ TrainingRun read_run(const Statement& row) {
     run.id = row.column_int(0);
     run.name = row.column_text(1);
     run.config_json = row.column_text(2);
-    run.status = row.column_text(3);
+    run.status = run_state_named(row.column_text(3));
     run.checkpoint_path = row.column_text(4);
     if (!row.is_null(5))
         run.adapter_id = row.column_int(5);
@@ -49,18 +74,28 @@ TrainingRun read_run(const Statement& row) {
 
 }  // namespace
 
-int64_t Jobs::enqueue(int64_t document_id, int64_t key_id, int64_t segments_total, int64_t priority) {
+const char* state_name(JobState state) {
+    return name_of(kJobStateNames, state);
+}
+
+const char* state_name(RunState state) {
+    return name_of(kRunStateNames, state);
+}
+
+JobState job_state_named(const std::string& name) {
+    return named(kJobStateNames, name);
+}
+
+RunState run_state_named(const std::string& name) {
+    return named(kRunStateNames, name);
+}
+
+int64_t Jobs::enqueue(int64_t document_id, int64_t key_id, int64_t segments_total) {
     Statement insert(m_db,
-                     "INSERT INTO compression_jobs(document_id, key_id, state, priority, segments_total, created_at, "
-                     "updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?)");
+                     "INSERT INTO compression_jobs(document_id, key_id, state, segments_total, created_at, updated_at) "
+                     "VALUES (?, ?, 'queued', ?, ?, ?)");
     const int64_t now = now_ms();
-    insert.bind(1, document_id)
-        .bind(2, key_id)
-        .bind(3, priority)
-        .bind(4, segments_total)
-        .bind(5, now)
-        .bind(6, now)
-        .run();
+    insert.bind(1, document_id).bind(2, key_id).bind(3, segments_total).bind(4, now).bind(5, now).run();
     return m_db.last_insert_rowid();
 }
 
@@ -73,30 +108,26 @@ std::optional<CompressionJob> Jobs::get(int64_t id) {
 std::vector<CompressionJob> Jobs::pending() {
     Statement select(m_db, std::string("SELECT ") + kJobColumns +
                                " FROM compression_jobs WHERE state IN ('queued', 'running', 'paused') "
-                               "ORDER BY priority DESC, id");
+                               "ORDER BY id");
     std::vector<CompressionJob> jobs;
     while (select.step())
         jobs.push_back(read_job(select));
     return jobs;
 }
 
-void Jobs::set_state(int64_t id, const std::string& state, const std::string& error) {
-    const bool finished = state == "done" || state == "failed" || state == "cancelled";
+void Jobs::set_state(int64_t id, JobState state, const std::string& error) {
+    const bool finished = state == JobState::Done || state == JobState::Failed || state == JobState::Cancelled;
     Statement update(m_db,
                      "UPDATE compression_jobs SET state = ?, error = ?, updated_at = ?, "
                      "finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?");
     const int64_t now = now_ms();
-    update.bind(1, state).bind(2, error).bind(3, now).bind(4, int64_t{finished}).bind(5, now).bind(6, id).run();
+    update.bind(1, state_name(state)).bind(2, error).bind(3, now).bind(4, int64_t{finished}).bind(5, now).bind(6, id);
+    update.run();
 }
 
 void Jobs::set_progress(int64_t id, int64_t segments_done) {
     Statement update(m_db, "UPDATE compression_jobs SET segments_done = ?, updated_at = ? WHERE id = ?");
     update.bind(1, segments_done).bind(2, now_ms()).bind(3, id).run();
-}
-
-void Jobs::set_priority(int64_t id, int64_t priority) {
-    Statement update(m_db, "UPDATE compression_jobs SET priority = ?, updated_at = ? WHERE id = ?");
-    update.bind(1, priority).bind(2, now_ms()).bind(3, id).run();
 }
 
 int Jobs::requeue_interrupted() {
@@ -161,9 +192,9 @@ std::vector<TrainingRun> Training::runs() {
     return result;
 }
 
-void Training::set_status(int64_t id, const std::string& status, const std::string& error) {
+void Training::set_status(int64_t id, RunState status, const std::string& error) {
     Statement update(m_db, "UPDATE training_runs SET status = ?, error = ?, updated_at = ? WHERE id = ?");
-    update.bind(1, status).bind(2, error).bind(3, now_ms()).bind(4, id).run();
+    update.bind(1, state_name(status)).bind(2, error).bind(3, now_ms()).bind(4, id).run();
 }
 
 void Training::set_checkpoint(int64_t id, const std::string& path) {

@@ -3,6 +3,7 @@
 #include "migrations.h"
 #include "uio/storage/statement.h"
 
+#include <cerrno>
 #include <chrono>
 
 namespace uio::storage {
@@ -44,7 +45,14 @@ std::string Library::integrity_check() {
 std::filesystem::path Library::move_aside(const std::filesystem::path& path) {
     const auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1));
     const std::filesystem::path target = path.string() + ".damaged-" + stamp;
-    std::filesystem::rename(path, target);
+    std::error_code error;
+    std::filesystem::rename(path, target, error);
+    if (error) {
+        throw StorageError("cannot move " + path.string() + " aside: " + error.message() +
+                               " (move or delete it yourself, then start again)",
+                           error.value(),
+                           error.value() == ENOSPC ? StorageError::Kind::DiskFull : StorageError::Kind::Other);
+    }
     for (const char* suffix : {"-wal", "-shm"}) {
         const std::filesystem::path side = path.string() + suffix;
         std::error_code ignored;

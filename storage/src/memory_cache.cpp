@@ -149,6 +149,11 @@ int64_t MemoryCache::bytes_for_document(const std::string& sha256) {
     return select.column_int(0);
 }
 
+void MemoryCache::remove(int64_t key, int64_t index) {
+    Statement remove(m_db, "DELETE FROM memory_segments WHERE key_id = ? AND segment_index = ?");
+    remove.bind(1, key).bind(2, index).run();
+}
+
 void MemoryCache::purge_key(int64_t key) {
     Statement remove(m_db, "DELETE FROM memory_keys WHERE id = ?");
     remove.bind(1, key).run();

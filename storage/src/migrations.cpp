@@ -135,7 +135,14 @@ DROP TABLE training_points;
 ALTER TABLE training_points_new RENAME TO training_points;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4};
+// 5: compression jobs run in the order they were queued; the priority nothing set goes.
+constexpr const char* kMigration5 = R"sql(
+DROP INDEX jobs_by_state;
+ALTER TABLE compression_jobs DROP COLUMN priority;
+CREATE INDEX jobs_by_state ON compression_jobs(state);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4, kMigration5};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

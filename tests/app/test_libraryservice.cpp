@@ -7,7 +7,7 @@
 #include "testfiles.h"
 #include "uio/app/libraryservice.h"
 #include "uio/app/modelservice.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -20,6 +20,9 @@
 #include <optional>
 
 using namespace uio::app;
+using namespace uio::ingest;
+using uio::byteSize;
+using uio::kMegabyte;
 
 namespace {
 
@@ -65,7 +68,7 @@ void TestLibraryService::initTestCase() {
 
 void TestLibraryService::eachHostileFileFailsAloneInABatch() {
     LibraryService library(m_dir.filePath(QStringLiteral("batch.sqlite3")));
-    library.setReaderLimits({qint64(512) << 20, 3600});
+    library.setReaderLimits({512 * kMegabyte, 3600});
     QSignalSpy added(&library, &LibraryService::documentAdded);
     QSignalSpy failed(&library, &LibraryService::addFailed);
     QSignalSpy queued(&library, &LibraryService::readingQueued);
@@ -96,7 +99,7 @@ void TestLibraryService::eachHostileFileFailsAloneInABatch() {
     // The bomb took its reader's memory, not this process's.
     qInfo("this process's peak resident set: %.0f MB before the batch, %.0f MB after", peakBefore / 1e6,
           peakAfter / 1e6);
-    QVERIFY2(peakAfter - peakBefore < (qint64(64) << 20), "the parent's memory grew with the hostile files");
+    QVERIFY2(peakAfter - peakBefore < 64 * kMegabyte, "the parent's memory grew with the hostile files");
 }
 
 void TestLibraryService::commandLineUsesTheSameLimits() {
@@ -122,13 +125,13 @@ void TestLibraryService::commandLineUsesTheSameLimits() {
     qInfo("%s", qPrintable(trainErr.trimmed()));
     QCOMPARE(process.exitCode(), 1);
     QVERIFY(trainErr.contains(
-        QStringLiteral("bomb.pdf was stopped when it needed more than %1").arg(byteSize(double(qint64(320) << 20)))));
+        QStringLiteral("bomb.pdf was stopped when it needed more than %1").arg(byteSize(double(320 * kMegabyte)))));
 }
 
 void TestLibraryService::fineTuningCorpusUsesTheSameLimits() {
     // The wizard counts its corpus on the model thread, with the limits of Settings.
     ModelService service;
-    const qint64 limit = qint64(320) << 20;
+    const qint64 limit = 320 * kMegabyte;
     service.setReaderLimits({limit, 3600});
     QSignalSpy ready(&service, &ModelService::modelReady);
     QSignalSpy modelFailed(&service, &ModelService::modelFailed);

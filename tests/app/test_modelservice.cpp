@@ -90,7 +90,7 @@ void TestModelService::compressAndAskAcrossThreads() {
     const auto messages = storage::Chats(library.db()).messages(chat);
     QCOMPARE(messages.size(), size_t(2));
     QVERIFY(messages[1].complete);
-    QCOMPARE(storage::Documents(library.db()).list().front().status, std::string("done"));
+    QCOMPARE(storage::Documents(library.db()).list().front().job_state, std::optional(storage::JobState::Done));
 }
 
 void TestModelService::failuresArriveAsMessages() {

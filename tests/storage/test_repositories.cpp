@@ -79,7 +79,7 @@ void TestRepositories::documents() {
     documents.add(document("s2", "Billy Budd"));
     QCOMPARE(documents.list().size(), size_t(2));
     QCOMPARE(documents.list().front().document.title, std::string("Billy Budd"));  // sorted by title
-    QCOMPARE(documents.list().front().status, std::string("new"));
+    QVERIFY(!documents.list().front().job_state);                                  // never queued: "new"
 
     const auto got = documents.get(first.id);
     QVERIFY(got.has_value());
@@ -234,21 +234,26 @@ void TestRepositories::jobs() {
     const int64_t key = cache.key_id({"s1", "m", "a", 64, 8, "f32"});
     Jobs jobs(m_library->db());
     const int64_t first = jobs.enqueue(doc, key, 10);
-    const int64_t urgent = jobs.enqueue(doc, key, 5, 10);
-    QCOMPARE(jobs.pending().front().id, urgent);
-    jobs.set_priority(first, 20);
-    QCOMPARE(jobs.pending().front().id, first);
-    jobs.set_state(first, "running");
+    const int64_t urgent = jobs.enqueue(doc, key, 5);
+    QCOMPARE(jobs.pending().front().id, first);  // oldest first
+    QCOMPARE(jobs.pending().back().id, urgent);
+    jobs.set_state(first, JobState::Running);
     jobs.set_progress(first, 4);
     QCOMPARE(jobs.get(first)->segments_done, int64_t(4));
-    QCOMPARE(documents.list().front().status, std::string("queued"));  // the latest job's state
-    QCOMPARE(jobs.requeue_interrupted(), 1);                           // as after a crash
-    QCOMPARE(jobs.get(first)->state, std::string("queued"));
-    jobs.set_state(urgent, "failed", "out of memory: try a smaller batch");
+    QCOMPARE(documents.list().front().job_state, std::optional(JobState::Queued));  // the latest job's state
+    QCOMPARE(jobs.requeue_interrupted(), 1);                                        // as after a crash
+    QCOMPARE(jobs.get(first)->state, JobState::Queued);
+    jobs.set_state(urgent, JobState::Failed, "out of memory: try a smaller batch");
     QCOMPARE(jobs.get(urgent)->error, std::string("out of memory: try a smaller batch"));
     QVERIFY(jobs.get(urgent)->finished_at.has_value());
     QCOMPARE(jobs.pending().size(), size_t(1));
-    QVERIFY_THROWS_EXCEPTION(StorageError, jobs.set_state(first, "exploded"));
+    // The names are the SQL's: a state no program writes is refused there, and a damaged file's reads
+    // as failed.
+    Statement exploded(m_library->db(), "UPDATE compression_jobs SET state = 'exploded' WHERE id = ?");
+    exploded.bind(1, first);
+    QVERIFY_THROWS_EXCEPTION(StorageError, exploded.run());
+    QCOMPARE(job_state_named("exploded"), JobState::Failed);
+    QCOMPARE(std::string(state_name(JobState::Cancelled)), std::string("cancelled"));
 }
 
 void TestRepositories::adaptersAndTrainingRuns() {
@@ -270,10 +275,10 @@ void TestRepositories::adaptersAndTrainingRuns() {
     QCOMPARE(points.size(), size_t(4));
     QCOMPARE(points.back().value, 3.0);
     training.set_checkpoint(run, "/ckpt/step-2");
-    training.set_status(run, "paused");
+    training.set_status(run, RunState::Paused);
     training.set_adapter(run, adapter);
     QCOMPARE(training.run(run)->checkpoint_path, std::string("/ckpt/step-2"));
-    QCOMPARE(training.run(run)->status, std::string("paused"));
+    QCOMPARE(training.run(run)->status, RunState::Paused);
     training.remove_adapter(adapter);
     QVERIFY(!training.run(run)->adapter_id.has_value());
     QCOMPARE(training.runs().size(), size_t(1));

@@ -4,10 +4,10 @@
 // the window and find the chat again; drag and drop; a damaged library moved aside.
 // Screenshots of each state are saved next to the test for review.
 
-#include "../app/testfiles.h"
 #include "documentlistmodel.h"
 #include "librarypanel.h"
 #include "patience.h"
+#include "testfiles.h"
 #include "uio/app/libraryservice.h"
 #include "uio/model/synthetic_text.h"
 #include "uio/ui/mainwindow.h"
@@ -33,6 +33,7 @@
 #include <QUrl>
 
 #include <algorithm>
+#include <optional>
 
 class TestMainWindow : public QObject {
     Q_OBJECT
@@ -295,12 +296,14 @@ void TestMainWindow::unreadableFileShowsWhyAndRetries() {
     QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
     auto* list = window.findChild<QListView*>(QStringLiteral("documentList"));
     library.addFiles({path});
+    using uio::app::DocumentStatus;
     const auto status = [list] {
         return list->model()->rowCount() == 1
-                   ? list->model()->index(0, 0).data(uio::ui::DocumentListModel::StatusRole).toString()
-                   : QString();
+                   ? std::optional(static_cast<DocumentStatus>(
+                         list->model()->index(0, 0).data(uio::ui::DocumentListModel::StatusRole).toInt()))
+                   : std::nullopt;
     };
-    UIO_TRY_COMPARE(status(), QStringLiteral("unreadable"));
+    UIO_TRY_COMPARE(status(), std::optional(DocumentStatus::Unreadable));
     const QModelIndex row = list->model()->index(0, 0);
     QVERIFY(row.data().toString().contains(QStringLiteral("could not be read")));
     QVERIFY2(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("stopped unexpectedly")),
@@ -309,7 +312,7 @@ void TestMainWindow::unreadableFileShowsWhyAndRetries() {
 
     qunsetenv("UIO_READER_TEST_CRASH");
     Q_EMIT window.findChild<uio::ui::LibraryPanel*>()->retryReadingRequested({path});  // as the menu's Retry
-    UIO_TRY_COMPARE(status(), QStringLiteral("new"));
+    UIO_TRY_COMPARE(status(), std::optional(DocumentStatus::New));
     QVERIFY(list->model()->index(0, 0).data().toString().startsWith(QStringLiteral("fragile")));
 }
 

@@ -13,9 +13,16 @@
 #include <QShortcut>
 #include <QSplitter>
 #include <QTextBrowser>
+#include <QTextCursor>
 #include <QVBoxLayout>
 
 namespace uio::ui {
+
+namespace {
+
+const QString kStreamingMarker = QStringLiteral(" …");  // after an answer that is not finished
+
+}  // namespace
 
 ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     setAccessibleName(tr("Chat"));
@@ -177,7 +184,17 @@ void ChatPanel::appendAnswer(qint64 chatId, const QString& text) {
     if (chatId != m_current || m_messages.isEmpty())
         return;
     m_messages.back().content += text;
-    render();
+    if (!m_streaming) {
+        render();
+        return;
+    }
+    // Only the new text: the marker " …" at the end is replaced by the text and the marker, so a
+    // long answer costs the same per piece as a short one.
+    QTextCursor cursor(m_transcript->document());
+    cursor.movePosition(QTextCursor::End);
+    cursor.movePosition(QTextCursor::Left, QTextCursor::KeepAnchor, kStreamingMarker.size());
+    cursor.insertText(text + kStreamingMarker);
+    m_transcript->verticalScrollBar()->setValue(m_transcript->verticalScrollBar()->maximum());
 }
 
 void ChatPanel::finishAnswer(qint64 chatId, const QStringList& notices) {
@@ -215,13 +232,28 @@ void ChatPanel::setBusy(bool busy) {
 }
 
 void ChatPanel::render() {
+    // The messages as Markdown; an answer being streamed goes last as plain text, which
+    // appendAnswer extends in place until the answer is finished and rendered with the rest.
+    const bool streaming = m_busy && !m_messages.isEmpty() && !m_messages.back().complete &&
+                           m_messages.back().role == QLatin1String("assistant");
     QString markdown;
-    for (const app::MessageRow& m : m_messages) {
+    for (qsizetype i = 0; i < m_messages.size(); ++i) {
+        const app::MessageRow& m = m_messages[i];
         const QString who = m.role == QLatin1String("user") ? tr("You") : tr("Assistant");
-        markdown += QStringLiteral("**%1**\n\n%2%3\n\n---\n\n")
-                        .arg(who, m.content, m.complete ? QString() : QStringLiteral(" …"));
+        if (streaming && i == m_messages.size() - 1) {
+            markdown += QStringLiteral("**%1**\n\n").arg(who);
+            break;
+        }
+        markdown +=
+            QStringLiteral("**%1**\n\n%2%3\n\n---\n\n").arg(who, m.content, m.complete ? QString() : kStreamingMarker);
     }
     m_transcript->setMarkdown(markdown);
+    m_streaming = streaming;
+    if (streaming) {
+        QTextCursor cursor(m_transcript->document());
+        cursor.movePosition(QTextCursor::End);
+        cursor.insertText(m_messages.back().content + kStreamingMarker);
+    }
     m_transcript->verticalScrollBar()->setValue(m_transcript->verticalScrollBar()->maximum());
 }
 

@@ -54,6 +54,7 @@ private:
     QPushButton* m_regenerate;
     qint64 m_current = 0;
     QList<app::MessageRow> m_messages;
+    bool m_streaming = false;  // the transcript ends with the answer being streamed, as plain text
     bool m_busy = false;
 };
 

@@ -11,8 +11,8 @@ namespace uio::ui {
 namespace {
 
 bool showsProgress(const QModelIndex& index) {
-    const QString status = index.data(DocumentListModel::StatusRole).toString();
-    return (status == QLatin1String("running") || status == QLatin1String("reading")) &&
+    const auto status = static_cast<app::DocumentStatus>(index.data(DocumentListModel::StatusRole).toInt());
+    return (status == app::DocumentStatus::Running || status == app::DocumentStatus::Reading) &&
            index.data(DocumentListModel::ProgressRole).isValid();
 }
 

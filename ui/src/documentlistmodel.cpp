@@ -1,6 +1,6 @@
 #include "documentlistmodel.h"
 
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 
 #include <QFileInfo>
 
@@ -8,22 +8,29 @@ namespace uio::ui {
 
 namespace {
 
-QString statusText(const QString& status) {
-    if (status == QLatin1String("new"))
-        return DocumentListModel::tr("not compressed");
-    if (status == QLatin1String("queued"))
-        return DocumentListModel::tr("queued");
-    if (status == QLatin1String("running"))
-        return DocumentListModel::tr("compressing");
-    if (status == QLatin1String("paused"))
-        return DocumentListModel::tr("paused");
-    if (status == QLatin1String("done"))
-        return DocumentListModel::tr("ready");
-    if (status == QLatin1String("failed"))
-        return DocumentListModel::tr("failed");
-    if (status == QLatin1String("cancelled"))
-        return DocumentListModel::tr("cancelled");
-    return status;
+QString statusText(app::DocumentStatus status) {
+    using S = app::DocumentStatus;
+    switch (status) {
+        case S::New:
+            return DocumentListModel::tr("not compressed");
+        case S::Queued:
+            return DocumentListModel::tr("queued");
+        case S::Running:
+            return DocumentListModel::tr("compressing");
+        case S::Paused:
+            return DocumentListModel::tr("paused");
+        case S::Done:
+            return DocumentListModel::tr("ready");
+        case S::Failed:
+            return DocumentListModel::tr("failed");
+        case S::Cancelled:
+            return DocumentListModel::tr("cancelled");
+        case S::Reading:
+            return DocumentListModel::tr("reading");
+        case S::Unreadable:
+            return DocumentListModel::tr("could not be read");
+    }
+    return {};
 }
 
 }  // namespace
@@ -38,9 +45,9 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
         case Qt::DisplayRole: {
             QString status = statusText(d.status);
             const auto p = m_progress.find(d.id);
-            if (d.status == QLatin1String("running") && p != m_progress.end() && p->total > 0) {
-                status = tr("compressing %1% (%2 left)").arg(100 * p->done / p->total).arg(app::duration(p->eta));
-            } else if (d.status == QLatin1String("failed") && m_detail.contains(d.id)) {
+            if (d.status == app::DocumentStatus::Running && p != m_progress.end() && p->total > 0) {
+                status = tr("compressing %1% (%2 left)").arg(100 * p->done / p->total).arg(duration(p->eta));
+            } else if (d.status == app::DocumentStatus::Failed && m_detail.contains(d.id)) {
                 status = tr("failed: %1 (Compress retries)").arg(m_detail.value(d.id));
             }
             QStringList facts{status};
@@ -49,7 +56,7 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
             if (d.tokens >= 0)
                 facts << tr("%1 tokens").arg(d.tokens);
             if (d.cacheBytes > 0)
-                facts << tr("%1 MB cached").arg(d.cacheBytes / 1048576.0, 0, 'f', 1);
+                facts << tr("%1 cached").arg(byteSize(static_cast<double>(d.cacheBytes)));
             return d.title + QStringLiteral("\n") + facts.join(QStringLiteral(" · "));
         }
         case Qt::ToolTipRole:
@@ -59,7 +66,7 @@ QVariant DocumentListModel::data(const QModelIndex& index, int role) const {
         case IdRole:
             return d.id;
         case StatusRole:
-            return d.status;
+            return static_cast<int>(d.status);
         case ProgressRole: {
             const auto p = m_progress.find(d.id);
             return p == m_progress.end() || p->total == 0 ? QVariant() : QVariant(double(p->done) / double(p->total));
@@ -94,7 +101,7 @@ QVariant DocumentListModel::fileData(const File& file, int role) const {
         case PathRole:
             return file.path;
         case StatusRole:
-            return failed ? QStringLiteral("unreadable") : QStringLiteral("reading");
+            return static_cast<int>(failed ? app::DocumentStatus::Unreadable : app::DocumentStatus::Reading);
         case ProgressRole:
             return failed || file.total <= 1 ? QVariant() : QVariant(double(file.done) / double(file.total));
         default:
@@ -166,11 +173,11 @@ void DocumentListModel::setProgress(qint64 id, qint64 done, qint64 total, double
     const int row = rowOf(id);
     if (row < 0)
         return;
-    m_rows[row].status = QStringLiteral("running");
+    m_rows[row].status = app::DocumentStatus::Running;
     Q_EMIT dataChanged(index(row), index(row));
 }
 
-void DocumentListModel::setStatus(qint64 id, const QString& status, const QString& detail) {
+void DocumentListModel::setStatus(qint64 id, app::DocumentStatus status, const QString& detail) {
     const int row = rowOf(id);
     if (row < 0)
         return;

@@ -14,8 +14,8 @@ class DocumentListModel : public QAbstractListModel {
     Q_OBJECT
 
 public:
-    // IdRole is 0 and PathRole the file for a file being read; StatusRole is then "reading" or
-    // "unreadable".
+    // StatusRole is an app::DocumentStatus (as int). IdRole is 0 and PathRole the file for a file
+    // being read; its status is then Reading or Unreadable.
     enum Role { IdRole = Qt::UserRole + 1, StatusRole, ProgressRole, PathRole };
 
     using QAbstractListModel::QAbstractListModel;
@@ -27,7 +27,7 @@ public:
 
     void setDocuments(const QList<app::DocumentRow>& rows);
     void setProgress(qint64 id, qint64 done, qint64 total, double etaSeconds);
-    void setStatus(qint64 id, const QString& status, const QString& detail = {});
+    void setStatus(qint64 id, app::DocumentStatus status, const QString& detail = {});
     qint64 idAt(int row) const { return m_rows.value(row).id; }
     const QList<app::DocumentRow>& rows() const { return m_rows; }
     QString titleOf(qint64 id) const;

@@ -1,7 +1,8 @@
 #include "finetunepages.h"
 
 #include "finetunewizard.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
+#include "uio/ingest/ingest.h"
 
 #include <QButtonGroup>
 #include <QCheckBox>
@@ -25,10 +26,6 @@
 namespace uio::ui {
 
 namespace {
-
-const QStringList kReadable{QStringLiteral("*.pdf"), QStringLiteral("*.epub"),     QStringLiteral("*.txt"),
-                            QStringLiteral("*.md"),  QStringLiteral("*.markdown"), QStringLiteral("*.html"),
-                            QStringLiteral("*.htm")};
 
 QLabel* explanation(QWidget* parent, const QString& name) {
     auto* label = new QLabel(parent);
@@ -76,7 +73,8 @@ CorpusPage::CorpusPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wizard(w
     m_removeFile->setEnabled(false);
     connect(addFiles, &QPushButton::clicked, this, [this] {
         const QStringList files = QFileDialog::getOpenFileNames(
-            this, tr("Documents to train on"), {}, tr("Documents (%1)").arg(kReadable.join(QLatin1Char(' '))));
+            this, tr("Documents to train on"), {},
+            tr("Documents (%1)").arg(ingest::readableNameFilters().join(QLatin1Char(' '))));
         for (const QString& file : files)
             m_files->addItem(file);
         corpusChanged();
@@ -85,7 +83,7 @@ CorpusPage::CorpusPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wizard(w
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of documents to train on"));
         if (dir.isEmpty())
             return;
-        QDirIterator it(dir, kReadable, QDir::Files, QDirIterator::Subdirectories);
+        QDirIterator it(dir, ingest::readableNameFilters(), QDir::Files, QDirIterator::Subdirectories);
         while (it.hasNext())
             m_files->addItem(it.next());
         corpusChanged();
@@ -376,7 +374,7 @@ SettingsPage::SettingsPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wiza
         while (m_device->count() > 1)
             m_device->removeItem(1);
         for (const app::DeviceChoice& d : devices) {
-            m_device->addItem(tr("%1 (%2 free)").arg(d.name, app::byteSize(static_cast<double>(d.freeBytes))), d.id);
+            m_device->addItem(tr("%1 (%2 free)").arg(d.name, byteSize(static_cast<double>(d.freeBytes))), d.id);
         }
         m_device->setCurrentIndex(std::max(0, m_device->findData(m_wizard->settings().device)));
     });
@@ -409,18 +407,18 @@ SettingsPage::SettingsPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wiza
             ->setText(m_wizard->settings().device.isEmpty() && m_wizard->settings().dtype.isEmpty()
                           ? tr("Trains on %1, as the model is loaded.").arg(e.device)
                           : tr("Trains on %1: the model is loaded there for the run and back after it.").arg(e.device));
-        QString text =
-            tr("About %1 on %2. Memory: about %3 of %4 available. Disk: %5 for checkpoints and the "
-               "adapter, %6 free.")
-                .arg(app::duration(e.seconds), e.device, app::byteSize(e.memoryBytes),
-                     app::byteSize(e.availableMemoryBytes), app::byteSize(e.diskBytes), app::byteSize(e.freeDiskBytes));
+        QString text = tr("About %1 on %2. Memory: about %3 of %4 available. Disk: %5 for checkpoints and the "
+                          "adapter, %6 free.")
+                           .arg(duration(e.seconds), e.device, byteSize(e.memoryBytes),
+                                byteSize(e.availableMemoryBytes), byteSize(e.diskBytes), byteSize(e.freeDiskBytes));
         if (e.availableMemoryBytes > 0 && e.memoryBytes > e.availableMemoryBytes)
             text +=
                 QLatin1Char('\n') + tr("⚠ This will probably not fit: turn on recomputing layers, use fewer segments "
                                        "per sample or a smaller window, or free memory.");
         if (e.diskBytes > e.freeDiskBytes)
-            text += QLatin1Char('\n') + tr("⚠ The disk is too full for the checkpoints: free %1.")
-                                            .arg(app::byteSize(e.diskBytes - e.freeDiskBytes));
+            text +=
+                QLatin1Char('\n') +
+                tr("⚠ The disk is too full for the checkpoints: free %1.").arg(byteSize(e.diskBytes - e.freeDiskBytes));
         m_estimate->setText(text);
     });
     connect(&wizard->model(), &app::ModelService::corpusCounted, this, [this](const app::CorpusCount& count) {
@@ -476,7 +474,6 @@ void SettingsPage::readSettings() {
     if (m_loading)
         return;
     app::FineTuneSettings& s = m_wizard->settings();
-    s.steps = m_steps->value();
     s.learningRate = m_learningRate->value();
     s.segments = m_segments->value();
     s.window = m_window->value();
@@ -485,8 +482,7 @@ void SettingsPage::readSettings() {
     s.seed = static_cast<quint64>(m_seed->value());
     s.device = m_device->currentData().toString();
     s.dtype = m_precision->currentData().toString();
-    s.evalEvery = std::max(1, s.steps / 10);
-    s.checkpointEvery = std::max(1, s.steps / 20);
+    app::setSteps(s, m_steps->value());
     showMatchingPreset();
     update();
 }

@@ -3,6 +3,7 @@
 #include "documentdelegate.h"
 #include "documentlistmodel.h"
 #include "icons.h"
+#include "uio/ingest/ingest.h"
 
 #include <QDragEnterEvent>
 #include <QFileDialog>
@@ -95,7 +96,8 @@ void LibraryPanel::showContextMenu(const QPoint& position) {
     const QString path = clicked.data(DocumentListModel::PathRole).toString();
     if (!path.isEmpty()) {
         showFileMenu(position, path,
-                     clicked.data(DocumentListModel::StatusRole).toString() == QLatin1String("unreadable"));
+                     static_cast<app::DocumentStatus>(clicked.data(DocumentListModel::StatusRole).toInt()) ==
+                         app::DocumentStatus::Unreadable);
         return;
     }
     const auto ids = selectedIds();
@@ -138,9 +140,9 @@ void LibraryPanel::focusSearch() {
 }
 
 void LibraryPanel::chooseFiles() {
-    const QStringList files =
-        QFileDialog::getOpenFileNames(this, tr("Add documents"), QString(),
-                                      tr("Documents (*.pdf *.epub *.txt *.md *.markdown *.html *.htm);;All files (*)"));
+    const QStringList files = QFileDialog::getOpenFileNames(
+        this, tr("Add documents"), QString(),
+        tr("Documents (%1);;All files (*)").arg(ingest::readableNameFilters().join(QLatin1Char(' '))));
     if (!files.isEmpty())
         Q_EMIT addRequested(files);
 }

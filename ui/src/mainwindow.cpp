@@ -7,7 +7,7 @@
 #include "settingsdialog.h"
 #include "setuppage.h"
 #include "uio/app/libraryservice.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 #include "uio/version.h"
 
 #include <QApplication>
@@ -128,7 +128,7 @@ void MainWindow::connectServices() {
         box->open();
     });
     connect(&m_libraryService, &LibraryService::cachePurged, this, [this](qint64 freed) {
-        statusBar()->showMessage(tr("Removed %1 of compressed memory").arg(app::byteSize(static_cast<double>(freed))),
+        statusBar()->showMessage(tr("Removed %1 of compressed memory").arg(byteSize(static_cast<double>(freed))),
                                  10000);
     });
     connect(&m_libraryService, &LibraryService::startedFresh, this, [this](const QString& keptAs) {
@@ -209,10 +209,10 @@ void MainWindow::connectServices() {
                 m_adapterFingerprint = adapter;
             });
     connect(&m_modelService, &ModelService::memoryInUse, this, [this](qint64 ram, qint64 gpuUsed, qint64 gpuTotal) {
-        const double gib = 1024.0 * 1024.0 * 1024.0;
-        QString text = tr("RAM %1 GB").arg(ram / gib, 0, 'f', 1);
+        QString text = tr("RAM %1").arg(byteSize(static_cast<double>(ram)));
         if (gpuTotal > 0) {
-            text += tr(" · GPU %1 of %2 GB").arg(gpuUsed / gib, 0, 'f', 1).arg(gpuTotal / gib, 0, 'f', 0);
+            text += tr(" · GPU %1 of %2")
+                        .arg(byteSize(static_cast<double>(gpuUsed)), byteSize(static_cast<double>(gpuTotal)));
         }
         m_memoryLabel->setText(text);
     });
@@ -244,7 +244,7 @@ void MainWindow::connectServices() {
     });
     connect(&m_modelService, &ModelService::compressionFailed, this, [this](qint64 id, const QString& message) {
         m_jobLabel->clear();
-        m_documents->setStatus(id, QStringLiteral("failed"), message);
+        m_documents->setStatus(id, app::DocumentStatus::Failed, message);
         statusBar()->showMessage(tr("Compression failed: %1 (select it and press Compress to retry)").arg(message),
                                  15000);
     });
@@ -319,7 +319,7 @@ void MainWindow::showModel(const QString& description) {
     m_modelLabel->setText(adapter.isEmpty() ? description : tr("%1 · adapter %2").arg(description, adapter));
 }
 
-void MainWindow::setReaderLimits(const app::ReaderLimits& limits) {
+void MainWindow::setReaderLimits(const ingest::ReaderLimits& limits) {
     m_readerLimits = limits;
     m_libraryService.setReaderLimits(limits);
     m_modelService.setReaderLimits(limits);  // the fine-tuning corpus
@@ -337,7 +337,7 @@ void MainWindow::showSettings() {
     connect(dialog, &QDialog::accepted, this, [this, dialog, dataFolder] {
         m_ask = dialog->askSettings();
         Q_EMIT askSettingsChanged(m_ask);
-        const app::ReaderLimits reading = dialog->readerLimits();
+        const ingest::ReaderLimits reading = dialog->readerLimits();
         if (reading.memoryBytes != m_readerLimits.memoryBytes || reading.seconds != m_readerLimits.seconds) {
             setReaderLimits(reading);
             Q_EMIT readerLimitsChanged(reading);

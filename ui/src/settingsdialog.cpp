@@ -1,6 +1,6 @@
 #include "settingsdialog.h"
 
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -20,7 +20,7 @@
 namespace uio::ui {
 
 SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model,
-                               const app::ReaderLimits& reading, const QString& dataFolder, QWidget* parent)
+                               const ingest::ReaderLimits& reading, const QString& dataFolder, QWidget* parent)
     : QDialog(parent), m_model(model) {
     setWindowTitle(tr("Settings"));
     m_temperature = new QDoubleSpinBox(this);
@@ -73,10 +73,10 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
 
     m_readerMemory = new QSpinBox(this);
     m_readerMemory->setObjectName(QStringLiteral("readerMemory"));
-    m_readerMemory->setRange(256, 1024 * 1024);
+    m_readerMemory->setRange(256, 1000 * 1000);
     m_readerMemory->setSingleStep(256);
     m_readerMemory->setSuffix(tr(" MB"));
-    m_readerMemory->setValue(static_cast<int>(reading.memoryBytes >> 20));
+    m_readerMemory->setValue(static_cast<int>(reading.memoryBytes / kMegabyte));
     m_readerTime = new QSpinBox(this);
     m_readerTime->setObjectName(QStringLiteral("readerTime"));
     m_readerTime->setRange(5, 24 * 3600);
@@ -174,8 +174,8 @@ app::ModelSettings SettingsDialog::modelSettings() const {
     return model;
 }
 
-app::ReaderLimits SettingsDialog::readerLimits() const {
-    return {qint64(m_readerMemory->value()) << 20, m_readerTime->value()};
+ingest::ReaderLimits SettingsDialog::readerLimits() const {
+    return {m_readerMemory->value() * kMegabyte, m_readerTime->value()};
 }
 
 QString SettingsDialog::dataFolder() const {
@@ -183,7 +183,7 @@ QString SettingsDialog::dataFolder() const {
 }
 
 void SettingsDialog::setCacheUsage(qint64 totalBytes, qint64 otherBytes) {
-    const auto mb = [](qint64 bytes) { return app::byteSize(static_cast<double>(bytes)); };
+    const auto mb = [](qint64 bytes) { return byteSize(static_cast<double>(bytes)); };
     m_cacheUsage->setText(
         otherBytes > 0 ? tr("%1, of which %2 was made by other models or adapters").arg(mb(totalBytes), mb(otherBytes))
                        : tr("%1, all for the model and adapter in use").arg(mb(totalBytes)));

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "uio/app/modelservice.h"
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 
 #include <QDialog>
 
@@ -22,12 +22,12 @@ class SettingsDialog : public QDialog {
     Q_OBJECT
 
 public:
-    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const app::ReaderLimits& reading,
+    SettingsDialog(const app::AskSettings& ask, const app::ModelSettings& model, const ingest::ReaderLimits& reading,
                    const QString& dataFolder, QWidget* parent = nullptr);
     app::AskSettings askSettings() const;
     app::ModelSettings modelSettings() const;  // the given one with device, precision, batch, threads changed
     QString dataFolder() const;
-    app::ReaderLimits readerLimits() const;
+    ingest::ReaderLimits readerLimits() const;
 
 public Q_SLOTS:
     void setCacheUsage(qint64 totalBytes, qint64 otherBytes);

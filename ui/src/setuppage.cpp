@@ -1,7 +1,7 @@
 #include "setuppage.h"
 
 #include "icons.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 
 #include <QButtonGroup>
 #include <QComboBox>
@@ -218,12 +218,11 @@ void SetupPage::showFolderCheck(const QString& dir, bool ok, const QString& summ
 void SetupPage::setDevices(const QList<app::DeviceChoice>& devices) {
     m_device->clear();
     for (const app::DeviceChoice& d : devices) {
-        const QString label =
-            d.id == QLatin1String("cpu")
-                ? tr("%1 (%2 of RAM free)").arg(d.name, app::byteSize(static_cast<double>(d.freeBytes)))
-                : tr("%1 (%2 of %3 free)")
-                      .arg(d.name, app::byteSize(static_cast<double>(d.freeBytes)),
-                           app::byteSize(static_cast<double>(d.totalBytes)));
+        const QString label = d.id == QLatin1String("cpu")
+                                  ? tr("%1 (%2 of RAM free)").arg(d.name, byteSize(static_cast<double>(d.freeBytes)))
+                                  : tr("%1 (%2 of %3 free)")
+                                        .arg(d.name, byteSize(static_cast<double>(d.freeBytes)),
+                                             byteSize(static_cast<double>(d.totalBytes)));
         m_device->addItem(label, d.id);
     }
     // First run: the fastest device, which comes first; later, the one chosen before.

@@ -1,7 +1,7 @@
 #include "trainingpage.h"
 
 #include "finetunewizard.h"
-#include "uio/app/units.h"
+#include "uio/common/units.h"
 
 #include <QChart>
 #include <QChartView>
@@ -202,7 +202,7 @@ void TrainingPage::show(const app::FineTuneProgress& p) {
                              .arg(p.step)
                              .arg(p.steps)
                              .arg(qRound(p.tokensPerSecond))
-                             .arg(app::duration(p.etaSeconds), app::byteSize(p.memoryBytes)));
+                             .arg(duration(p.etaSeconds), byteSize(p.memoryBytes)));
     }
 }
 

@@ -47,6 +47,9 @@ FineTuneSettings fineTuneSettingsFromJson(const QByteArray& json);  // defaults 
 // Preset step counts and learning rates: Quick, Standard, Thorough.
 enum class FineTunePreset { Quick, Standard, Thorough };
 void applyPreset(FineTuneSettings& settings, FineTunePreset preset);
+// The number of steps, and the cadence that follows from it: an evaluation every tenth of the run,
+// a checkpoint every twentieth (1000 steps: 100 and 50, model::TrainingConfig's defaults).
+void setSteps(FineTuneSettings& settings, int steps);
 
 struct CorpusCount {
     QList<qint64> streamTokens;  // per document that could be read
@@ -94,7 +97,7 @@ struct FineTuneResult {
 
 struct FineTuneRun {
     qint64 id = 0;
-    QString status;  // running (left by a crash), paused, done, failed, cancelled
+    bool interrupted = false;  // left running by a crash, rather than paused
     qint64 step = 0;
     FineTuneSettings settings;
     QList<FineTuneProgress> history;  // step losses and evaluations so far

@@ -5,7 +5,7 @@
 // never touches the database or the files.
 #pragma once
 
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 
 #include <QList>
 #include <QObject>
@@ -15,12 +15,16 @@
 
 namespace uio::app {
 
+// Where a row of the document list stands: a library document's compression (its latest job), or
+// a file being read into the library (Reading, then Unreadable if it fails).
+enum class DocumentStatus { New, Queued, Running, Paused, Done, Failed, Cancelled, Reading, Unreadable };
+
 struct DocumentRow {
     qint64 id = 0;
     QString title;
     QString authors;
     QString format;
-    QString status;      // new, queued, running, paused, done, failed, cancelled
+    DocumentStatus status = DocumentStatus::New;
     qint64 tokens = -1;  // -1 until tokenized
     qint64 cacheBytes = 0;
     int pages = 0;
@@ -66,7 +70,7 @@ public Q_SLOTS:
     void addFiles(const QStringList& paths);  // files and folders (searched recursively)
     void addProtectedFile(const QString& path, const QByteArray& password);
     void cancelReading(const QString& path);  // a file waiting or being read; readingCancelled follows
-    void setReaderLimits(const uio::app::ReaderLimits& limits);  // for the files read from now on
+    void setReaderLimits(const uio::ingest::ReaderLimits& limits);  // for the files read from now on
     void removeDocument(qint64 id);
     void renameDocument(qint64 id, const QString& title);
     void createChat(const QString& title, const QList<qint64>& documents);

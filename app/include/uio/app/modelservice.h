@@ -7,7 +7,7 @@
 #pragma once
 
 #include "uio/app/finetune.h"
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 
 #include <QList>
 #include <QObject>
@@ -57,8 +57,7 @@ public:
 
 public Q_SLOTS:
     void configure(const uio::app::ModelSettings& settings);
-    void compress(qint64 documentId);    // queued behind earlier jobs; resumes where it stopped
-    void prioritize(qint64 documentId);  // runs next, after the running job's current batch
+    void compress(qint64 documentId);  // queued behind earlier jobs; resumes where it stopped
     void pause(qint64 documentId);
     void cancel(qint64 documentId);
     void ask(qint64 chatId, const QString& question, const uio::app::AskSettings& settings);
@@ -84,7 +83,7 @@ public Q_SLOTS:
     void cancelFineTune(qint64 runId);  // stops it if it trains, drops its checkpoints: fineTuneCancelled
     void listFineTuneRuns();            // fineTuneRunsListed: those that can be resumed
     // What the reader process of each corpus file may use, from the next file read on.
-    void setReaderLimits(const uio::app::ReaderLimits& limits);
+    void setReaderLimits(const uio::ingest::ReaderLimits& limits);
 
 Q_SIGNALS:
     void modelReady(const QString& description, const QStringList& notices);

@@ -67,6 +67,8 @@ public:
     const LlamaConfig& config() const;
     std::string device() const;
     DType dtype() const;
+    // The dtype of the memories it makes and reads: the compute dtype (f16 on a CPU computes in f32).
+    DType memory_dtype() const;
     bool has_tokenizer() const;
     const Tokenizer& tokenizer() const;  // throws when the folder has no tokenizer.model
 

@@ -28,14 +28,14 @@ struct TrainingConfig {
     int64_t steps = 1000;             // optimiser steps
     int64_t accumulation = 1;         // samples per step
     double learning_rate = 1e-4;
-    double warmup = 0.01;       // share of the steps with a linear warm-up, then cosine to 0
-    double weight_decay = 0.1;  // AdamW (0.9, 0.95); not on e_mem and e_rep
-    double clip = 1.0;          // global gradient norm
-    double eval_share = 0.1;    // samples held out for evaluation
-    int64_t eval_samples = 8;   // of those, used per evaluation
-    int64_t eval_every = 100;   // steps; evaluations also run at the start and the end
-    int64_t checkpoint_every = 100;
-    uint64_t seed = 0;  // data order and reservoir draws
+    double warmup = 0.01;           // share of the steps with a linear warm-up, then cosine to 0
+    double weight_decay = 0.1;      // AdamW (0.9, 0.95); not on e_mem and e_rep
+    double clip = 1.0;              // global gradient norm
+    double eval_share = 0.1;        // samples held out for evaluation
+    int64_t eval_samples = 8;       // of those, used per evaluation
+    int64_t eval_every = 100;       // steps; evaluations also run at the start and the end
+    int64_t checkpoint_every = 50;  // the wizard's rule too: a twentieth of the steps
+    uint64_t seed = 0;              // data order and reservoir draws
 };
 
 std::string training_config_json(const TrainingConfig& config);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "uio/storage/database.h"
+#include "uio/storage/jobs.h"
 
 #include <cstdint>
 #include <optional>
@@ -38,8 +39,8 @@ struct Document {
 
 struct DocumentSummary {
     Document document;
-    std::string status;       // state of the latest compression job, or "new"
-    int64_t cache_bytes = 0;  // memory stored for this content, all keys
+    std::optional<JobState> job_state;  // of the latest compression job; none: never queued
+    int64_t cache_bytes = 0;            // memory stored for this content, all keys
 };
 
 struct DocumentText {

@@ -11,12 +11,22 @@
 
 namespace uio::storage {
 
+// A compression job's state and a training run's. Which state may follow which is
+// services/jobstate.h's; the names ("queued", ...) exist only in the SQL and where it is read.
+enum class JobState { Queued, Running, Paused, Done, Failed, Cancelled };
+enum class RunState { Running, Paused, Done, Failed, Cancelled };
+
+// The name stored for a state; a name no program writes (a damaged file) reads as Failed.
+const char* state_name(JobState state);
+const char* state_name(RunState state);
+JobState job_state_named(const std::string& name);
+RunState run_state_named(const std::string& name);
+
 struct CompressionJob {
     int64_t id = 0;
     int64_t document_id = 0;
     std::optional<int64_t> key_id;
-    std::string state;     // queued, running, paused, done, failed, cancelled
-    int64_t priority = 0;  // higher first
+    JobState state = JobState::Queued;
     int64_t segments_done = 0;
     int64_t segments_total = 0;
     std::string error;
@@ -29,13 +39,12 @@ class Jobs {
 public:
     explicit Jobs(Database& db) : m_db(db) {}
 
-    int64_t enqueue(int64_t document_id, int64_t key_id, int64_t segments_total, int64_t priority = 0);
+    int64_t enqueue(int64_t document_id, int64_t key_id, int64_t segments_total);
     std::optional<CompressionJob> get(int64_t id);
-    // Jobs not finished (queued, running, paused), highest priority first, then oldest.
+    // Jobs not finished (queued, running, paused), oldest first.
     std::vector<CompressionJob> pending();
-    void set_state(int64_t id, const std::string& state, const std::string& error = {});
+    void set_state(int64_t id, JobState state, const std::string& error = {});
     void set_progress(int64_t id, int64_t segments_done);
-    void set_priority(int64_t id, int64_t priority);
     // After a crash: jobs left "running" go back to "queued".
     int requeue_interrupted();
 
@@ -56,7 +65,7 @@ struct TrainingRun {
     int64_t id = 0;
     std::string name;
     std::string config_json;
-    std::string status;  // running, paused, done, failed, cancelled
+    RunState status = RunState::Running;
     std::string checkpoint_path;
     std::optional<int64_t> adapter_id;
     std::string error;
@@ -83,7 +92,7 @@ public:
     int64_t start_run(const std::string& name, const std::string& config_json);
     std::optional<TrainingRun> run(int64_t id);
     std::vector<TrainingRun> runs();
-    void set_status(int64_t id, const std::string& status, const std::string& error = {});
+    void set_status(int64_t id, RunState status, const std::string& error = {});
     void set_checkpoint(int64_t id, const std::string& path);
     void set_adapter(int64_t id, int64_t adapter_id);
     void add_point(int64_t run_id, const TrainingPoint& point);  // replaces a point of the same step and kind

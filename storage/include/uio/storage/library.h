@@ -23,7 +23,7 @@ public:
     std::string integrity_check();
 
     // Renames a damaged library (and its -wal/-shm files) to "<name>.damaged-<time>" so that a new
-    // one can start; returns the new name. The old file is kept for recovery.
+    // one can start; returns the new name. The old file is kept for recovery. Throws StorageError.
     static std::filesystem::path move_aside(const std::filesystem::path& path);
 
 private:

@@ -51,6 +51,7 @@ public:
     // The segment, or nothing when it is absent or its bytes fail the checksum.
     std::optional<StoredSegment> get(int64_t key, int64_t index);
     std::vector<int64_t> indices(int64_t key);  // stored segments, ascending
+    void remove(int64_t key, int64_t index);    // one segment (nothing when it is not stored)
 
     int64_t bytes_for_key(int64_t key);
     int64_t bytes_for_document(const std::string& sha256);

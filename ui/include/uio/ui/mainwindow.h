@@ -3,7 +3,7 @@
 #pragma once
 
 #include "uio/app/modelservice.h"
-#include "uio/app/readerprocess.h"
+#include "uio/ingest/readerprocess.h"
 
 #include <QMainWindow>
 
@@ -31,11 +31,11 @@ public:
                const app::AskSettings& ask = {}, QWidget* parent = nullptr);
 
     // The limits of the reader process, as remembered; passed on to the library.
-    void setReaderLimits(const app::ReaderLimits& limits);
+    void setReaderLimits(const ingest::ReaderLimits& limits);
 
 Q_SIGNALS:
     void settingsChanged(const uio::app::ModelSettings& settings);  // to remember for the next start
-    void readerLimitsChanged(const uio::app::ReaderLimits& limits);
+    void readerLimitsChanged(const uio::ingest::ReaderLimits& limits);
     void askSettingsChanged(const uio::app::AskSettings& settings);
     // The user chose another folder for the library; it is copied there at the next start.
     void dataFolderChanged(const QString& folder);
@@ -59,7 +59,7 @@ private:
     app::ModelService& m_modelService;
     app::ModelSettings m_settings;
     app::AskSettings m_ask;
-    app::ReaderLimits m_readerLimits = app::ReaderLimits::defaults();
+    ingest::ReaderLimits m_readerLimits = ingest::ReaderLimits::defaults();
     bool m_modelReady = false;
     bool m_offeredRuns = false;  // stopped fine-tuning runs are offered once per start
     QString m_modelFingerprint;  // of the loaded model and adapter, for the cache settings

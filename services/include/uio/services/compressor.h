@@ -1,0 +1,73 @@
+// Compression of library documents into the memory cache, resumable at the first missing
+// segment. Segments are encoded in batches whose composition depends only on segment indices
+// (batch k holds segments [k*B, (k+1)*B)), so an interrupted run resumed later writes memories
+// bit-identical to an uninterrupted one. Each segment is its own transaction. Runs on the thread
+// that owns the engine and the database connection.
+#pragma once
+
+#include "uio/model/engine.h"
+#include "uio/storage/database.h"
+#include "uio/storage/documents.h"
+#include "uio/storage/memory_cache.h"
+
+#include <atomic>
+#include <functional>
+
+namespace uio::services {
+
+struct CompressionProgress {
+    int64_t segments_done = 0;
+    int64_t segments_total = 0;
+    double tokens_per_second = 0.0;
+    double eta_seconds = 0.0;
+};
+
+struct CompressionOutcome {
+    enum class Status { Done, Paused, Cancelled, Yielded };
+    Status status = Status::Done;
+    int64_t segments_encoded = 0;  // by this run (0 when everything was cached)
+    int64_t segments_total = 0;
+};
+
+// What the worker tells a running job between batches. Yield stops it for now but keeps it
+// queued (a question waits, or the program closes); Pause and Cancel are the user's.
+enum class JobControl { Run, Pause, Cancel, Yield };
+
+class Compressor {
+public:
+    Compressor(model::Engine& engine, storage::Database& db, int batch_size = 4);
+
+    // The cache key of a document under the engine's model and adapter.
+    storage::MemoryKey key_for(const std::string& document_sha256) const;
+    // BOS + the document's text.
+    std::vector<int32_t> tokens_of(int64_t document_id);
+
+    CompressionOutcome run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress = {},
+                           const std::atomic<JobControl>* control = nullptr);
+
+    // The document's memories in order (the leading run of intact stored segments) and, when all
+    // are there, the residual tail of fewer than l tokens.
+    struct Loaded {
+        std::vector<model::MemoryBlob> segments;
+        std::vector<int32_t> tail;
+        int64_t segments_total = 0;
+        bool complete() const { return static_cast<int64_t>(segments.size()) == segments_total; }
+    };
+    Loaded load(int64_t document_id);
+    // How many segments of the document are stored (cheap: no blob is read).
+    int64_t stored_segments(int64_t document_id);
+
+private:
+    struct Source {
+        std::string sha256;
+        std::vector<int32_t> tokens;  // BOS + text
+        size_t segment_length;
+    };
+    Source source(int64_t document_id);
+
+    model::Engine& m_engine;
+    storage::Database& m_db;
+    int m_batch;
+};
+
+}  // namespace uio::services
