@@ -29,6 +29,7 @@ class ModelWorker : public QObject {
 
 public:
     explicit ModelWorker(ModelService& service) : m_service(service) {}
+    ~ModelWorker() override { yieldJob(); }  // on its own thread, as the thread finishes
 
     std::atomic<bool> stopAnswer{false};
     std::atomic<bool> questionWaiting{false};
@@ -51,6 +52,7 @@ public:
     }
 
     void configure(const ModelSettings& settings) {
+        yieldJob();  // before the engine it compresses with goes
         m_settings = settings;
         m_queue.clear();
         m_fineTuner.reset();
@@ -241,54 +243,63 @@ private:
         }
     }
 
-    // One job at a time; a question waiting pauses the job between batches, and the job is
-    // picked up again once the answer is done.
+    // One batch of the first job per turn of the event loop: whatever else is asked of this thread
+    // (a question, a model folder to check, a corpus to count) waits for one batch at most. A
+    // question waiting holds the job back until the answer is done.
     void runNext() {
         m_scheduled = false;
         if (m_queue.empty() || !m_compressor || questionWaiting || shuttingDown)
             return;
         const qint64 document = m_queue.front();
-        const auto switchOf = this->control(document);
-        const std::atomic<services::JobControl>& control = *switchOf;
-        // The user's switch, unless a question waits or the program closes: then the job yields
-        // after its batch and stays first in the queue.
-        const auto now = [&] { return questionWaiting || shuttingDown ? services::JobControl::Yield : control.load(); };
-        std::atomic<services::JobControl> effective{now()};
         try {
-            const services::JobRun run = services::runCompressionJob(
-                *m_compressor, m_library->db(), document,
-                [&](const services::CompressionProgress& p) {
-                    reportMemory();
-                    Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total,
-                                                         p.tokens_per_second, p.eta_seconds);
-                    effective = now();
-                },
-                &effective);
-            switch (run.state) {
-                case storage::JobState::Done:
-                    m_queue.pop_front();
-                    Q_EMIT m_service.compressionFinished(document, run.outcome.segments_encoded);
-                    break;
-                case storage::JobState::Paused:
-                case storage::JobState::Cancelled:
-                    m_queue.pop_front();
-                    Q_EMIT m_service.compressionPaused(document);
-                    break;
-                default:
-                    break;  // yielded: picked up again after the answer, or at the next start
+            if (!m_job || m_jobDocument != document) {
+                yieldJob();
+                m_job = std::make_unique<services::CompressionJobRun>(*m_compressor, m_library->db(), document);
+                m_jobDocument = document;
+            }
+            if (m_job->step(control(document)->load())) {
+                const services::CompressionProgress& p = m_job->progress();
+                reportMemory();
+                Q_EMIT m_service.compressionProgress(document, p.segments_done, p.segments_total, p.tokens_per_second,
+                                                     p.eta_seconds);
+            } else {
+                const storage::JobState state = m_job->state();
+                const int64_t encoded = m_job->outcome().segments_encoded;
+                m_job.reset();
+                m_queue.pop_front();
+                if (state == storage::JobState::Done)
+                    Q_EMIT m_service.compressionFinished(document, encoded);
+                else
+                    Q_EMIT m_service.compressionPaused(document);  // paused or cancelled
             }
         } catch (const std::exception& e) {
+            m_job.reset();
             m_queue.pop_front();
             Q_EMIT m_service.compressionFailed(document, QString::fromUtf8(e.what()));
         }
-        if (!m_queue.empty() && !questionWaiting)
+        if (!m_queue.empty())
             scheduleNext();
+    }
+
+    // The job in progress stops between two batches and stays queued (a closing program, a new
+    // model); it goes on from there when it is next run.
+    void yieldJob() {
+        if (!m_job)
+            return;
+        try {
+            m_job->step(services::JobControl::Yield);
+        } catch (const std::exception&) {
+            // Recorded as failed when the disk allowed it; the next start finds it again.
+        }
+        m_job.reset();
     }
 
     ModelService& m_service;
     std::unique_ptr<storage::Library> m_library;
     std::unique_ptr<model::Engine> m_engine;
     std::unique_ptr<services::Compressor> m_compressor;
+    std::unique_ptr<services::CompressionJobRun> m_job;  // the first document's, between batches
+    qint64 m_jobDocument = 0;
     std::unique_ptr<services::ChatService> m_chats;
     std::unique_ptr<FineTuner> m_fineTuner;
     std::string m_device = "cpu";
@@ -329,6 +340,7 @@ ModelService::ModelService(QObject* parent) : QObject(parent) {
 }
 
 ModelService::~ModelService() {
+    m_pool.waitForDone();
     m_worker->stopAnswer = true;
     m_worker->stopFineTune = true;  // a run keeps a checkpoint and is offered again at the next start
     m_worker->shuttingDown = true;
@@ -378,10 +390,10 @@ void ModelService::createAdapter(const ModelSettings& settings) {
         m_worker,
         [this, worker = m_worker, settings] {
             try {
-                auto engine = model::Engine::load(settings.modelDir.toStdString());
-                engine->create_adapter(model::AdapterConfig{}, 0);
+                // From the memory-mapped checkpoint: no second copy of the model is loaded.
                 QDir().mkpath(QFileInfo(settings.adapterPath).path());
-                engine->save_adapter(settings.adapterPath.toStdString());
+                model::create_adapter_file(settings.modelDir.toStdString(), model::AdapterConfig{}, 0,
+                                           settings.adapterPath.toStdString());
                 Q_EMIT adapterCreated(settings);
                 worker->configure(settings);
             } catch (const std::exception& e) {
@@ -416,45 +428,40 @@ void ModelService::useDemoModel(const QString& dir, const QString& databasePath)
 }
 
 void ModelService::inspectModelFolder(const QString& dir) {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [this, dir] {
-            try {
-                const model::ModelFolderInfo info = model::inspect_model_folder(dir.toStdString());
-                if (!info.has_tokenizer) {
-                    Q_EMIT modelFolderInspected(dir, false,
-                                                tr("%1 has no tokenizer.model: copy it from the model's download "
-                                                   "into this folder.")
-                                                    .arg(dir));
-                    return;
-                }
-                const double n = static_cast<double>(info.n_parameters);
-                Q_EMIT modelFolderInspected(dir, true,
-                                            tr("Llama, %1 layers, %2 parameters: needs about %3 in bf16 or "
-                                               "f16, %4 in f32.")
-                                                .arg(info.config.n_layer)
-                                                .arg(parameterCount(n), byteSize(2 * n), byteSize(4 * n)));
-            } catch (const std::exception& e) {
-                Q_EMIT modelFolderInspected(dir, false, QString::fromUtf8(e.what()));
+    // Reads files only, never the loaded model: not on the model thread.
+    m_pool.start([this, dir] {
+        try {
+            const model::ModelFolderInfo info = model::inspect_model_folder(dir.toStdString());
+            if (!info.has_tokenizer) {
+                Q_EMIT modelFolderInspected(dir, false,
+                                            tr("%1 has no tokenizer.model: copy it from the model's download "
+                                               "into this folder.")
+                                                .arg(dir));
+                return;
             }
-        },
-        Qt::QueuedConnection);
+            const double n = static_cast<double>(info.n_parameters);
+            Q_EMIT modelFolderInspected(dir, true,
+                                        tr("Llama, %1 layers, %2 parameters: needs about %3 in bf16 or "
+                                           "f16, %4 in f32.")
+                                            .arg(info.config.n_layer)
+                                            .arg(parameterCount(n), byteSize(2 * n), byteSize(4 * n)));
+        } catch (const std::exception& e) {
+            Q_EMIT modelFolderInspected(dir, false, QString::fromUtf8(e.what()));
+        }
+    });
 }
 
 void ModelService::listDevices() {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [this] {
-            QList<DeviceChoice> devices;
-            for (const model::CudaDevice& d : model::cuda_devices()) {
-                devices << DeviceChoice{QStringLiteral("cuda:%1").arg(d.index), QString::fromStdString(d.name),
-                                        d.free_bytes, d.total_bytes};
-            }
-            devices << DeviceChoice{QStringLiteral("cpu"), tr("CPU, %1 threads").arg(QThread::idealThreadCount()),
-                                    model::available_ram_bytes(), 0};
-            Q_EMIT devicesListed(devices);
-        },
-        Qt::QueuedConnection);
+    m_pool.start([this] {
+        QList<DeviceChoice> devices;
+        for (const model::CudaDevice& d : model::cuda_devices()) {
+            devices << DeviceChoice{QStringLiteral("cuda:%1").arg(d.index), QString::fromStdString(d.name),
+                                    d.free_bytes, d.total_bytes};
+        }
+        devices << DeviceChoice{QStringLiteral("cpu"), tr("CPU, %1 threads").arg(QThread::idealThreadCount()),
+                                model::available_ram_bytes(), 0};
+        Q_EMIT devicesListed(devices);
+    });
 }
 
 void ModelService::countCorpus(const FineTuneSettings& settings) {

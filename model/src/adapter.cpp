@@ -77,27 +77,34 @@ AdapterImpl::AdapterImpl(const LlamaConfig& base, const AdapterConfig& config_) 
     }
 }
 
-std::string model_fingerprint(const LlamaImpl& model) {
+std::string model_fingerprint(const LlamaConfig& c, const std::vector<std::pair<std::string, at::Tensor>>& weights) {
     c10::InferenceMode guard;
-    const LlamaConfig& c = model.config;
     const int64_t shape[] = {c.n_embd, c.n_ff, c.n_layer, c.n_head, c.n_kv_head, c.n_vocab};
     uint64_t hash = mix(0, shape, sizeof shape);
     // 64 evenly spaced values of every weight, rounded to bf16 so that storing the same model
     // in f32, f16 or bf16 gives the same fingerprint.
-    for (const auto& item : model.named_parameters()) {
-        const at::Tensor flat = item.value().detach().reshape({-1});
+    for (const auto& [name, weight] : weights) {
+        const at::Tensor flat = weight.detach().reshape({-1});
         const auto index =
             at::linspace(0, static_cast<double>(flat.numel() - 1), 64, at::kDouble).to(at::kLong).to(flat.device());
         const auto sample = flat.index_select(0, index).to(at::kCPU).to(at::kBFloat16).contiguous();
-        hash = mix(hash, item.key().data(), item.key().size());
+        hash = mix(hash, name.data(), name.size());
         hash = mix(hash, sample.data_ptr(), static_cast<size_t>(sample.numel()) * 2);
     }
     return "llama-" + hex64(hash);
 }
 
-Adapter make_adapter(const LlamaImpl& model, const AdapterConfig& config, uint64_t seed) {
-    Adapter adapter(model.config, config);
-    adapter->base_fingerprint = model_fingerprint(model);
+std::string model_fingerprint(const LlamaImpl& model) {
+    std::vector<std::pair<std::string, at::Tensor>> weights;
+    for (const auto& item : model.named_parameters())
+        weights.emplace_back(item.key(), item.value());
+    return model_fingerprint(model.config, weights);
+}
+
+Adapter make_adapter(const LlamaConfig& base, const std::string& base_fingerprint, const at::Tensor& eos_embedding,
+                     const AdapterConfig& config, uint64_t seed) {
+    Adapter adapter(base, config);
+    adapter->base_fingerprint = base_fingerprint;
     at::Generator generator = at::detail::createCPUGenerator(seed);
     torch::NoGradGuard no_grad;
     for (auto& item : adapter->named_parameters()) {
@@ -110,9 +117,15 @@ Adapter make_adapter(const LlamaImpl& model, const AdapterConfig& config, uint64
         }
     }
     // Copies, not views, of the EOS embedding row (uio-method.md §3 fix).
-    const auto eos = model.model->embed_tokens->weight[model.config.eos_id].to(at::kCPU).to(at::kFloat);
+    const auto eos = eos_embedding.to(at::kCPU).to(at::kFloat);
     adapter->e_mem.copy_(eos);
     adapter->e_rep.copy_(eos);
+    return adapter;
+}
+
+Adapter make_adapter(const LlamaImpl& model, const AdapterConfig& config, uint64_t seed) {
+    Adapter adapter = make_adapter(model.config, model_fingerprint(model),
+                                   model.model->embed_tokens->weight[model.config.eos_id], config, seed);
     adapter->to(model.device());
     return adapter;
 }

@@ -49,12 +49,18 @@ public:
 };
 TORCH_MODULE(Adapter);
 
-// A fingerprint of the base model's shape and weights, stable across sharding and storage dtype.
+// A fingerprint of the base model's shape and weights, stable across sharding and storage dtype:
+// of the loaded model, or of its weights in a checkpoint (in the model's parameter order).
 std::string model_fingerprint(const LlamaImpl& model);
+std::string model_fingerprint(const LlamaConfig& config,
+                              const std::vector<std::pair<std::string, at::Tensor>>& weights);
 
 // A fresh adapter for `model`: A Kaiming-uniform from `seed`, B zero, e_mem/e_rep copies of the
 // EOS embedding. On the model's device, in f32.
 Adapter make_adapter(const LlamaImpl& model, const AdapterConfig& config, uint64_t seed);
+// The same from what it needs of the model: its config, fingerprint and EOS embedding row. On the CPU.
+Adapter make_adapter(const LlamaConfig& base, const std::string& base_fingerprint, const at::Tensor& eos_embedding,
+                     const AdapterConfig& config, uint64_t seed);
 
 void save_adapter(const AdapterImpl& adapter, const LlamaConfig& base, const std::filesystem::path& path);
 

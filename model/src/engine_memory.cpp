@@ -1,8 +1,10 @@
 // Engine's UIO side: adapters, compression, memory-conditioned generation and scoring.
 
+#include "checkpoint.h"
 #include "encoder.h"
 #include "engine_impl.h"
 #include "generator.h"
+#include "llama.h"
 #include "memory_blob.h"
 #include "memory_session.h"
 #include "torch_checkpoint.h"
@@ -23,6 +25,19 @@ AdapterInfo read_adapter_info_file(const std::filesystem::path& path) {
 void Engine::create_adapter(const AdapterConfig& config, uint64_t seed) {
     m_impl->adapter = make_adapter(*m_impl->model, config, seed);
     m_impl->adapter_info.reset();
+}
+
+void create_adapter_file(const std::filesystem::path& model_dir, const AdapterConfig& config, uint64_t seed,
+                         const std::filesystem::path& path) {
+    with_model_errors("creating an adapter", [&] {
+        const LlamaConfig base = LlamaConfig::load(model_dir / "config.json");
+        const Checkpoint checkpoint(model_dir);
+        const auto weights = checkpoint_weights(base, checkpoint);
+        const at::Tensor embedding = checkpoint.view("model.embed_tokens.weight");
+        const Adapter adapter =
+            make_adapter(base, model_fingerprint(base, weights), embedding[base.eos_id], config, seed);
+        save_adapter(*adapter, base, path);
+    });
 }
 
 void Engine::load_adapter(const std::filesystem::path& path) {

@@ -194,6 +194,16 @@ int64_t inspect_llama(const std::filesystem::path& model_dir) {
     return n;
 }
 
+std::vector<std::pair<std::string, at::Tensor>> checkpoint_weights(const LlamaConfig& config,
+                                                                   const Checkpoint& checkpoint) {
+    Llama model(config, at::TensorOptions().dtype(at::kFloat).device(at::kMeta));  // names and order only
+    check_weights(*model, checkpoint);
+    std::vector<std::pair<std::string, at::Tensor>> weights;
+    for (const auto& item : model->named_parameters())
+        weights.emplace_back(item.key(), checkpoint.view(item.key()));
+    return weights;
+}
+
 Llama load_llama(const std::filesystem::path& model_dir, const at::Device& device, at::ScalarType dtype) {
     const LlamaConfig config = LlamaConfig::load(model_dir / "config.json");
     const Checkpoint checkpoint(model_dir);

@@ -13,6 +13,9 @@
 #include <torch/nn/pimpl.h>
 
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace uio::model {
 
@@ -126,6 +129,11 @@ Llama load_llama(const std::filesystem::path& model_dir, const at::Device& devic
 // Checks config.json and the weights' names and shapes without reading the weights; returns the
 // number of parameters. Throws ModelError saying what is wrong.
 int64_t inspect_llama(const std::filesystem::path& model_dir);
+
+// The weights in the checkpoint, unread (memory-mapped views in its dtype), in the order of the
+// model's parameters; same checks as inspect_llama.
+std::vector<std::pair<std::string, at::Tensor>> checkpoint_weights(const LlamaConfig& config,
+                                                                   const class Checkpoint& checkpoint);
 
 // Copies `tensors` (by Hugging Face name) into the model; same checks as load_llama.
 void check_and_copy_weights(LlamaImpl& model, const class Checkpoint& checkpoint);

@@ -64,56 +64,74 @@ int64_t jobFor(Compressor& compressor, storage::Database& db, int64_t document) 
     return jobs.enqueue(document, storage::MemoryCache(db).key_id(compressor.key_for(row->sha256)), 0);
 }
 
-JobRun runCompressionJob(Compressor& compressor, storage::Database& db, int64_t document,
-                         const std::function<void(const CompressionProgress&)>& progress,
-                         const std::atomic<JobControl>* control) {
-    storage::Jobs jobs(db);
-    const int64_t job = jobFor(compressor, db, document);
-    JobState state = jobs.get(job)->state;
-    const auto step = [&](JobEvent event, const std::string& error = {}) {
-        state = nextState(state, event);
-        jobs.set_state(job, state, error);
-    };
-    if (state == JobState::Running)
-        step(JobEvent::Recover);  // a program that was killed left it so
-    if (state == JobState::Paused)
-        step(JobEvent::Queue);
-    step(JobEvent::Start);
+CompressionJobRun::CompressionJobRun(Compressor& compressor, storage::Database& db, int64_t document)
+    : m_jobs(db),
+      m_job(jobFor(compressor, db, document)),
+      m_state(m_jobs.get(m_job)->state),
+      m_run([&]() -> CompressionRun {
+          if (m_state == JobState::Running)
+              take(JobEvent::Recover);  // a program that was killed left it so
+          if (m_state == JobState::Paused)
+              take(JobEvent::Queue);
+          take(JobEvent::Start);
+          try {
+              return CompressionRun(compressor, document);
+          } catch (const std::exception& e) {
+              take(JobEvent::Fail, e.what());
+              throw;
+          }
+      }()) {
+    m_progress.segments_total = m_run.outcome().segments_total;
+}
 
-    JobRun run;
+void CompressionJobRun::take(JobEvent event, const std::string& error) {
+    m_state = nextState(m_state, event);
+    m_jobs.set_state(m_job, m_state, error);
+}
+
+bool CompressionJobRun::step(JobControl control) {
+    if (m_state != JobState::Running)
+        return false;
     try {
-        run.outcome = compressor.run(
-            document,
-            [&](const CompressionProgress& p) {
-                jobs.set_progress(job, p.segments_done);
-                if (progress)
-                    progress(p);
-            },
-            control);
+        if (m_run.finished()) {
+            take(JobEvent::Finish);
+            return false;
+        }
+        switch (control) {
+            case JobControl::Run:
+                break;
+            case JobControl::Pause:
+                take(JobEvent::Pause);
+                return false;
+            case JobControl::Cancel:
+                take(JobEvent::Cancel);
+                return false;
+            case JobControl::Yield:
+                take(JobEvent::Yield);
+                return false;
+        }
+        m_progress = m_run.step();
+        m_jobs.set_progress(m_job, m_progress.segments_done);
+        return true;
     } catch (const std::exception& e) {
         try {
-            step(JobEvent::Fail, e.what());
+            take(JobEvent::Fail, e.what());
         } catch (const std::exception&) {
             // A full disk cannot record the failure either; the first error is the one to report.
         }
         throw;
     }
-    switch (run.outcome.status) {
-        case CompressionOutcome::Status::Done:
-            step(JobEvent::Finish);
-            break;
-        case CompressionOutcome::Status::Paused:
-            step(JobEvent::Pause);
-            break;
-        case CompressionOutcome::Status::Cancelled:
-            step(JobEvent::Cancel);
-            break;
-        case CompressionOutcome::Status::Yielded:
-            step(JobEvent::Yield);
-            break;
+}
+
+JobRun runCompressionJob(Compressor& compressor, storage::Database& db, int64_t document,
+                         const std::function<void(const CompressionProgress&)>& progress,
+                         const std::atomic<JobControl>* control) {
+    CompressionJobRun job(compressor, db, document);
+    while (job.step(control ? control->load() : JobControl::Run)) {
+        if (progress)
+            progress(job.progress());
     }
-    run.state = state;
-    return run;
+    return {job.state(), job.outcome()};
 }
 
 }  // namespace uio::services

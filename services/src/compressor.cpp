@@ -1,6 +1,6 @@
 #include "uio/services/compressor.h"
 
-#include <QElapsedTimer>
+#include <algorithm>
 
 namespace uio::services {
 
@@ -46,66 +46,81 @@ std::vector<int32_t> Compressor::tokens_of(int64_t document_id) {
 
 CompressionOutcome Compressor::run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress,
                                    const std::atomic<JobControl>* control) {
-    const Source source = this->source(document_id);
-    const auto& tokens = source.tokens;
-    const size_t l = source.segment_length;
-    const auto total = static_cast<int64_t>(tokens.size() / l);
-
-    storage::MemoryCache cache(m_db);
-    const int64_t key = cache.key_id(key_for(source.sha256));
-    std::vector<bool> stored(static_cast<size_t>(total), false);
-    // From the index alone: no blob is read. A damaged one is found when memories are loaded,
-    // which drops it, so that the next run compresses it again.
-    for (const int64_t index : cache.indices(key)) {
-        if (index < total)
-            stored[static_cast<size_t>(index)] = true;
-    }
-
-    CompressionOutcome outcome;
-    outcome.segments_total = total;
-    int64_t done = std::count(stored.begin(), stored.end(), true);
-    QElapsedTimer timer;
-    timer.start();
-    for (int64_t first = 0; first < total; first += m_batch) {
-        const int64_t last = std::min<int64_t>(total, first + m_batch);
-        if (std::all_of(stored.begin() + first, stored.begin() + last, [](bool s) { return s; }))
-            continue;
-        if (control) {
-            const JobControl c = control->load();
-            if (c == JobControl::Pause)
+    CompressionRun run(*this, document_id);
+    CompressionOutcome outcome = run.outcome();
+    while (!run.finished()) {
+        switch (control ? control->load() : JobControl::Run) {
+            case JobControl::Run:
+                break;
+            case JobControl::Pause:
                 return outcome.status = CompressionOutcome::Status::Paused, outcome;
-            if (c == JobControl::Cancel)
+            case JobControl::Cancel:
                 return outcome.status = CompressionOutcome::Status::Cancelled, outcome;
-            if (c == JobControl::Yield)
+            case JobControl::Yield:
                 return outcome.status = CompressionOutcome::Status::Yielded, outcome;
         }
-        // The whole batch is encoded even when some of it is stored: the batch, not the gap,
-        // decides the numbers, which keeps resumed memories bit-identical.
-        std::vector<std::vector<int32_t>> segments;
-        for (int64_t s = first; s < last; ++s) {
-            segments.emplace_back(tokens.begin() + static_cast<std::ptrdiff_t>(s * l),
-                                  tokens.begin() + static_cast<std::ptrdiff_t>((s + 1) * l));
-        }
-        const std::vector<model::MemoryBlob> blobs = m_engine.compress(segments);
-        for (int64_t s = first; s < last; ++s) {
-            if (stored[static_cast<size_t>(s)])
-                continue;
-            const model::MemoryBlob& blob = blobs[static_cast<size_t>(s - first)];
-            cache.put(key,
-                      {s, s * static_cast<int64_t>(l), (s + 1) * static_cast<int64_t>(l), blob.shape, dtype_of(blob),
-                       blob.checksum},
-                      blob.bytes);
-            stored[static_cast<size_t>(s)] = true;
-            ++done;
-            ++outcome.segments_encoded;
-        }
-        if (progress) {
-            const double seconds = std::max(1e-3, timer.elapsed() / 1000.0);
-            const double rate = static_cast<double>(outcome.segments_encoded) * l / seconds;
-            progress({done, total, rate, rate > 0 ? (total - done) * static_cast<double>(l) / rate : 0.0});
-        }
+        const CompressionProgress p = run.step();
+        outcome = run.outcome();
+        if (progress)
+            progress(p);
     }
     return outcome;
+}
+
+CompressionRun::CompressionRun(Compressor& compressor, int64_t document_id)
+    : m_compressor(compressor), m_source(compressor.source(document_id)) {
+    m_total = static_cast<int64_t>(m_source.tokens.size() / m_source.segment_length);
+    storage::MemoryCache cache(compressor.m_db);
+    m_key = cache.key_id(compressor.key_for(m_source.sha256));
+    m_stored.assign(static_cast<size_t>(m_total), false);
+    // From the index alone: no blob is read. A damaged one is found when memories are loaded,
+    // which drops it, so that the next run compresses it again.
+    for (const int64_t index : cache.indices(m_key)) {
+        if (index < m_total)
+            m_stored[static_cast<size_t>(index)] = true;
+    }
+    m_done = std::count(m_stored.begin(), m_stored.end(), true);
+    m_outcome.segments_total = m_total;
+    skipStored();
+}
+
+void CompressionRun::skipStored() {
+    const int64_t batch = m_compressor.m_batch;
+    while (m_first < m_total) {
+        const int64_t last = std::min<int64_t>(m_total, m_first + batch);
+        if (!std::all_of(m_stored.begin() + m_first, m_stored.begin() + last, [](bool s) { return s; }))
+            return;
+        m_first = last;
+    }
+}
+
+CompressionProgress CompressionRun::step() {
+    const auto l = static_cast<int64_t>(m_source.segment_length);
+    const int64_t first = m_first, last = std::min<int64_t>(m_total, first + m_compressor.m_batch);
+    // The whole batch is encoded even when some of it is stored: the batch, not the gap, decides
+    // the numbers, which keeps resumed memories bit-identical.
+    std::vector<std::vector<int32_t>> segments;
+    for (int64_t s = first; s < last; ++s) {
+        segments.emplace_back(m_source.tokens.begin() + static_cast<std::ptrdiff_t>(s * l),
+                              m_source.tokens.begin() + static_cast<std::ptrdiff_t>((s + 1) * l));
+    }
+    const std::vector<model::MemoryBlob> blobs = m_compressor.m_engine.compress(segments);
+    storage::MemoryCache cache(m_compressor.m_db);
+    for (int64_t s = first; s < last; ++s) {
+        if (m_stored[static_cast<size_t>(s)])
+            continue;
+        const model::MemoryBlob& blob = blobs[static_cast<size_t>(s - first)];
+        cache.put(m_key, {s, s * l, (s + 1) * l, blob.shape, dtype_of(blob), blob.checksum}, blob.bytes);
+        m_stored[static_cast<size_t>(s)] = true;
+        ++m_done;
+        ++m_outcome.segments_encoded;
+    }
+    m_first = last;
+    skipStored();
+    const double seconds =
+        std::max(1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count());
+    const double rate = static_cast<double>(m_outcome.segments_encoded * l) / seconds;
+    return {m_done, m_total, rate, rate > 0 ? static_cast<double>((m_total - m_done) * l) / rate : 0.0};
 }
 
 int64_t Compressor::stored_segments(int64_t document_id) {

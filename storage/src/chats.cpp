@@ -59,18 +59,6 @@ void Chats::rename(int64_t id, const std::string& title) {
     update.bind(1, title).bind(2, now_ms()).bind(3, id).run();
 }
 
-void Chats::set_documents(int64_t id, const std::vector<int64_t>& document_ids) {
-    Transaction transaction(m_db);
-    Statement clear(m_db, "DELETE FROM chat_documents WHERE chat_id = ?");
-    clear.bind(1, id).run();
-    Statement add(m_db, "INSERT INTO chat_documents(chat_id, document_id, position) VALUES (?, ?, ?)");
-    for (size_t i = 0; i < document_ids.size(); ++i) {
-        add.bind(1, id).bind(2, document_ids[i]).bind(3, static_cast<int64_t>(i)).run();
-        add.reset();
-    }
-    transaction.commit();
-}
-
 void Chats::remove(int64_t id) {
     Statement remove(m_db, "DELETE FROM chats WHERE id = ?");
     remove.bind(1, id).run();

@@ -165,11 +165,6 @@ void Training::rename_adapter(int64_t id, const std::string& name) {
     update.bind(1, name).bind(2, id).run();
 }
 
-void Training::remove_adapter(int64_t id) {
-    Statement remove(m_db, "DELETE FROM adapters WHERE id = ?");
-    remove.bind(1, id).run();
-}
-
 int64_t Training::start_run(const std::string& name, const std::string& config_json) {
     Statement insert(
         m_db, "INSERT INTO training_runs(name, config, status, created_at, updated_at) VALUES (?, ?, 'running', ?, ?)");

@@ -178,20 +178,4 @@ int64_t MemoryCache::purge_other(const std::string& model_fingerprint, const std
     return before;
 }
 
-int MemoryCache::purge_orphans(const std::vector<std::string>& models) {
-    Transaction transaction(m_db);
-    m_db.exec("CREATE TEMP TABLE IF NOT EXISTS live_models(fingerprint TEXT PRIMARY KEY); DELETE FROM live_models;");
-    Statement add(m_db, "INSERT OR IGNORE INTO live_models VALUES (?)");
-    for (const std::string& model : models) {
-        add.bind(1, model).run();
-        add.reset();
-    }
-    m_db.exec(
-        "DELETE FROM memory_keys WHERE model_fingerprint NOT IN (SELECT fingerprint FROM live_models) "
-        "OR adapter_fingerprint NOT IN (SELECT fingerprint FROM adapters)");
-    const int removed = m_db.changes();
-    transaction.commit();
-    return removed;
-}
-
 }  // namespace uio::storage

@@ -2,6 +2,7 @@
 // compresses (the answer goes first, compression resumes), failures as messages.
 
 #include "patience.h"
+#include "uio/app/libraryservice.h"
 #include "uio/app/modelservice.h"
 #include "uio/model/engine.h"
 #include "uio/model/model_maker.h"
@@ -11,6 +12,8 @@
 #include "uio/storage/documents.h"
 #include "uio/storage/library.h"
 
+#include <QElapsedTimer>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -23,6 +26,7 @@ class TestModelService : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void compressAndAskAcrossThreads();
+    void requestsAreServedWhileADocumentCompresses();
     void failuresArriveAsMessages();
     void createsAnAdapterForAModelFolder();
 
@@ -91,6 +95,64 @@ void TestModelService::compressAndAskAcrossThreads() {
     QCOMPARE(messages.size(), size_t(2));
     QVERIFY(messages[1].complete);
     QCOMPARE(storage::Documents(library.db()).list().front().job_state, std::optional(storage::JobState::Done));
+}
+
+// The model thread encodes one batch per turn of its event loop, and inspecting a folder does not
+// use it at all: requests made while a long document compresses are answered long before it ends.
+void TestModelService::requestsAreServedWhileADocumentCompresses() {
+    const QString databasePath = m_dir.filePath(QStringLiteral("busy.sqlite3"));
+    int64_t book = 0, chat = 0;
+    {
+        storage::Library library(databasePath.toStdString());
+        storage::NewDocument d;
+        d.format = "txt";
+        d.title = d.sha256 = "long";
+        d.text = model::synthetic_text(3, 60000, 2000);
+        book = storage::Documents(library.db()).add(d).id;
+        chat = storage::Chats(library.db()).create("about it", {book});
+    }
+    const QString corpus = m_dir.filePath(QStringLiteral("corpus.txt"));
+    {
+        QFile file(corpus);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray::fromStdString(model::synthetic_text(4, 300, 100)));
+    }
+    app::ModelSettings settings = m_settings;
+    settings.databasePath = databasePath;
+    settings.compressionBatch = 2;
+    app::ModelService service;
+    app::LibraryService library(databasePath);
+    QSignalSpy ready(&service, &app::ModelService::modelReady);
+    QSignalSpy progress(&service, &app::ModelService::compressionProgress);
+    QSignalSpy finished(&service, &app::ModelService::compressionFinished);
+    QSignalSpy paused(&service, &app::ModelService::compressionPaused);
+    service.configure(settings);
+    UIO_TRY_COMPARE(ready.count(), 1);
+    QElapsedTimer clock;
+    clock.start();
+    service.compress(book);
+    UIO_TRY_VERIFY(progress.count() >= 3);
+    const double batchMs = static_cast<double>(clock.elapsed()) / static_cast<double>(progress.count());
+
+    clock.restart();
+    qint64 inspectedAt = -1, countedAt = -1, messagesAt = -1;
+    connect(&service, &app::ModelService::modelFolderInspected, this, [&] { inspectedAt = clock.elapsed(); });
+    connect(&service, &app::ModelService::corpusCounted, this, [&] { countedAt = clock.elapsed(); });
+    connect(&library, &app::LibraryService::messagesLoaded, this, [&] { messagesAt = clock.elapsed(); });
+    service.inspectModelFolder(settings.modelDir);
+    app::FineTuneSettings count;
+    count.files << corpus;
+    service.countCorpus(count);
+    library.loadMessages(chat);
+    UIO_TRY_VERIFY(inspectedAt >= 0 && countedAt >= 0 && messagesAt >= 0);
+    QCOMPARE(finished.count(), 0);  // all three before the document was done
+    const QList<QVariant> last = progress.last();
+    qInfo(
+        "at segment %lld of %lld (a batch every %.1f ms so far): folder inspected in %lld ms, corpus counted "
+        "on the model thread in %lld ms, messages loaded in %lld ms",
+        last.at(1).toLongLong(), last.at(2).toLongLong(), batchMs, inspectedAt, countedAt, messagesAt);
+    service.cancel(book);
+    UIO_TRY_COMPARE(paused.count(), 1);
 }
 
 void TestModelService::failuresArriveAsMessages() {

@@ -7,6 +7,7 @@
 #include "memory_blob.h"
 #include "memory_session.h"
 #include "reference.h"
+#include "uio/model/engine.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 
@@ -68,6 +69,7 @@ private Q_SLOTS:
     void compressesWhenSegmentFills();
     void positionBudgetIsCheckedUpFront();
     void adapterRoundTripAndRefusals();
+    void freshAdapterFileWithoutLoadingTheModel();
     void blobRoundTripAndDamage();
     void bf16StaysNearF32();
 
@@ -338,6 +340,29 @@ void TestMemory::adapterRoundTripAndRefusals() {
     // The same model stored in bf16 has the same fingerprint.
     Llama bf16 = load_llama(m_modelDir, at::kCPU, at::kBFloat16);
     QCOMPARE(model_fingerprint(*bf16), model_fingerprint(*m_model));
+}
+
+// create_adapter_file reads only what the adapter needs from the memory-mapped checkpoint; the
+// file is byte for byte the one a loaded model makes, whether the weights are stored in f32 or bf16.
+void TestMemory::freshAdapterFileWithoutLoadingTheModel() {
+    const std::string bf16Dir = m_dir.filePath(QStringLiteral("tiny-bf16")).toStdString();
+    make_model(bf16Dir, MakeModelOptions{"tiny", 5, DType::BF16, 0});
+    for (const std::string& dir : {m_modelDir, bf16Dir}) {
+        const AdapterConfig config{kL, kM, 4, 8.0};
+        const std::string loaded = m_dir.filePath(QStringLiteral("loaded.safetensors")).toStdString();
+        const std::string direct = m_dir.filePath(QStringLiteral("direct.safetensors")).toStdString();
+        Llama model = load_llama(dir, at::kCPU, at::kFloat);
+        save_adapter(*make_adapter(*model, config, 21), model->config, loaded);
+        create_adapter_file(dir, config, 21, direct);
+        QFile a(QString::fromStdString(loaded)), b(QString::fromStdString(direct));
+        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+        const QByteArray bytes = a.readAll();
+        QVERIFY2(bytes == b.readAll(), dir.c_str());
+        qInfo("%s: the same %lld bytes", dir.c_str(), static_cast<long long>(bytes.size()));
+    }
+    QVERIFY_THROWS_EXCEPTION(
+        ModelError, create_adapter_file(m_dir.filePath(QStringLiteral("none")).toStdString(), {kL, kM, 4, 8.0}, 0,
+                                        m_dir.filePath(QStringLiteral("x")).toStdString()));
 }
 
 void TestMemory::blobRoundTripAndDamage() {

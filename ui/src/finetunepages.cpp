@@ -7,6 +7,7 @@
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QApplication>
 #include <QDirIterator>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -16,9 +17,11 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QPointer>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
+#include <QThreadPool>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -83,10 +86,23 @@ CorpusPage::CorpusPage(FineTuneWizard* wizard) : QWizardPage(wizard), m_wizard(w
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of documents to train on"));
         if (dir.isEmpty())
             return;
-        QDirIterator it(dir, ingest::readableNameFilters(), QDir::Files, QDirIterator::Subdirectories);
-        while (it.hasNext())
-            m_files->addItem(it.next());
-        corpusChanged();
+        // A large folder tree takes a while to walk: not on the GUI thread.
+        m_summary->setText(tr("Looking for documents in %1…").arg(QDir::toNativeSeparators(dir)));
+        QThreadPool::globalInstance()->start([page = QPointer<CorpusPage>(this), dir] {
+            QStringList found;
+            QDirIterator it(dir, ingest::readableNameFilters(), QDir::Files, QDirIterator::Subdirectories);
+            while (it.hasNext())
+                found << it.next();
+            QMetaObject::invokeMethod(
+                qApp,
+                [page, found] {
+                    if (!page)
+                        return;  // the wizard closed meanwhile
+                    page->m_files->addItems(found);
+                    page->corpusChanged();
+                },
+                Qt::QueuedConnection);
+        });
     });
     connect(m_files, &QListWidget::itemSelectionChanged, this,
             [this] { m_removeFile->setEnabled(!m_files->selectedItems().isEmpty()); });

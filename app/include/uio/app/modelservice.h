@@ -14,6 +14,7 @@
 #include <QString>
 #include <QStringList>
 #include <QThread>
+#include <QThreadPool>
 
 #include <atomic>
 #include <memory>
@@ -119,6 +120,7 @@ Q_SIGNALS:
 private:
     QThread m_thread;
     ModelWorker* m_worker = nullptr;  // lives on m_thread
+    QThreadPool m_pool;               // work that never touches the loaded model
 };
 
 }  // namespace uio::app

@@ -134,6 +134,12 @@ struct ModelFolderInfo {
 // ModelError with the loader's message.
 ModelFolderInfo inspect_model_folder(const std::filesystem::path& model_dir);
 
+// A fresh adapter for the model in `model_dir`, saved to `path`, without loading the model: its
+// fingerprint and EOS embedding are read from the memory-mapped checkpoint. The same file as
+// Engine::create_adapter then save_adapter. Throws ModelError.
+void create_adapter_file(const std::filesystem::path& model_dir, const AdapterConfig& config, uint64_t seed,
+                         const std::filesystem::path& path);
+
 class MemoryChat {
 public:
     ~MemoryChat();

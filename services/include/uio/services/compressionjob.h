@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
 
 namespace uio::services {
 
@@ -28,10 +29,32 @@ storage::JobState nextState(storage::JobState from, JobEvent event);
 // std::runtime_error when the document is no longer in the library.
 int64_t jobFor(Compressor& compressor, storage::Database& db, int64_t document);
 
-// Compresses `document` as its job: takes the job (jobFor), records every transition and the
-// progress, and runs the compressor until it is done or `control` stops it between batches.
-// Returns the state the job was left in (done, paused, cancelled, or queued after a Yield). A
-// failure is recorded as failed, when the disk still allows it, and rethrown.
+// A document's compression as its job, a batch at a time: takes the job (jobFor) and starts it,
+// then each step() records the progress or the transition that ends the run. A failure is
+// recorded as failed, when the disk still allows it, and rethrown.
+class CompressionJobRun {
+public:
+    CompressionJobRun(Compressor& compressor, storage::Database& db, int64_t document);
+
+    // Encodes the next batch, unless `control` stops the job first or nothing is left; false
+    // once the job is no longer running (state() says how it ended: done, paused, cancelled, or
+    // queued after a Yield).
+    bool step(JobControl control);
+    storage::JobState state() const { return m_state; }
+    const CompressionProgress& progress() const { return m_progress; }  // after the last batch
+    const CompressionOutcome& outcome() const { return m_run.outcome(); }
+
+private:
+    void take(JobEvent event, const std::string& error = {});
+
+    storage::Jobs m_jobs;
+    int64_t m_job = 0;
+    storage::JobState m_state = storage::JobState::Queued;
+    CompressionRun m_run;
+    CompressionProgress m_progress;
+};
+
+// The whole job at once (uio compress): steps until it stops; `progress` after every batch.
 struct JobRun {
     storage::JobState state = storage::JobState::Done;
     CompressionOutcome outcome;

@@ -11,6 +11,7 @@
 #include "uio/storage/memory_cache.h"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 
 namespace uio::services {
@@ -42,6 +43,7 @@ public:
     // BOS + the document's text.
     std::vector<int32_t> tokens_of(int64_t document_id);
 
+    // The whole document: CompressionRun's batches until done or `control` stops it between two.
     CompressionOutcome run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress = {},
                            const std::atomic<JobControl>* control = nullptr);
 
@@ -58,6 +60,7 @@ public:
     int64_t stored_segments(int64_t document_id);
 
 private:
+    friend class CompressionRun;
     struct Source {
         std::string sha256;
         std::vector<int32_t> tokens;  // BOS + text
@@ -68,6 +71,32 @@ private:
     model::Engine& m_engine;
     storage::Database& m_db;
     int m_batch;
+};
+
+// One document's compression, a batch at a time: the model thread encodes one batch per turn of
+// its event loop, so that whatever else is asked of it waits for one batch at most. Batches whose
+// segments are all stored are skipped. Lives no longer than its Compressor.
+class CompressionRun {
+public:
+    CompressionRun(Compressor& compressor, int64_t document_id);  // tokenizes; lists what is stored
+
+    bool finished() const { return m_first >= m_total; }
+    // Encodes the next batch with a missing segment and stores its segments; the progress after it.
+    CompressionProgress step();
+    const CompressionOutcome& outcome() const { return m_outcome; }
+
+private:
+    void skipStored();
+
+    Compressor& m_compressor;
+    Compressor::Source m_source;
+    int64_t m_key = 0;
+    int64_t m_total = 0;
+    int64_t m_first = 0;  // of the next batch
+    int64_t m_done = 0;   // segments stored
+    std::vector<bool> m_stored;
+    CompressionOutcome m_outcome;
+    std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
 };
 
 }  // namespace uio::services

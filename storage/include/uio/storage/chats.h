@@ -37,7 +37,6 @@ public:
     std::optional<Chat> get(int64_t id);
     std::vector<Chat> list();  // most recently updated first
     void rename(int64_t id, const std::string& title);
-    void set_documents(int64_t id, const std::vector<int64_t>& document_ids);
     void remove(int64_t id);
 
     int64_t add_message(int64_t chat_id, const std::string& role, const std::string& content, bool complete = true);

@@ -87,7 +87,6 @@ public:
                         const std::string& base_fingerprint);
     std::vector<AdapterRecord> adapters();
     void rename_adapter(int64_t id, const std::string& name);
-    void remove_adapter(int64_t id);
 
     int64_t start_run(const std::string& name, const std::string& config_json);
     std::optional<TrainingRun> run(int64_t id);

@@ -65,9 +65,6 @@ public:
     Usage usage(const std::string& model_fingerprint, const std::string& adapter_fingerprint);
     // Removes every key not made by this model and adapter; returns the bytes that went.
     int64_t purge_other(const std::string& model_fingerprint, const std::string& adapter_fingerprint);
-    // Removes keys whose model is not among `models` or whose adapter is not registered in the
-    // adapters table. Returns how many keys went.
-    int purge_orphans(const std::vector<std::string>& models);
 
 private:
     Database& m_db;
