@@ -4,10 +4,10 @@
 #include "uio/common/units.h"
 #include "uio/ingest/ingest.h"
 
+#include <QApplication>
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QComboBox>
-#include <QApplication>
 #include <QDirIterator>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
