@@ -22,6 +22,18 @@ namespace uio::app {
 
 namespace {
 
+MessageRow::Role messageRole(storage::Role role) {
+    switch (role) {
+        case storage::Role::User:
+            return MessageRow::Role::User;
+        case storage::Role::Assistant:
+            return MessageRow::Role::Assistant;
+        case storage::Role::System:
+            break;
+    }
+    return MessageRow::Role::System;
+}
+
 DocumentStatus documentStatus(const std::optional<storage::JobState>& job) {
     if (!job)
         return DocumentStatus::New;
@@ -323,8 +335,7 @@ void LibraryService::loadMessages(qint64 chatId) {
             w->guarded([&](storage::Library& library) {
                 QList<MessageRow> rows;
                 for (const auto& m : storage::Chats(library.db()).messages(chatId)) {
-                    rows << MessageRow{m.id, QString::fromStdString(m.role), QString::fromStdString(m.content),
-                                       m.complete};
+                    rows << MessageRow{m.id, messageRole(m.role), QString::fromStdString(m.content), m.complete};
                 }
                 Q_EMIT messagesLoaded(chatId, rows);
             });

@@ -60,7 +60,7 @@ ChatService::Context& ChatService::context(int64_t chat_id, QStringList& notices
 
 Answer ChatService::ask(int64_t chat_id, const std::string& question, const AskOptions& options,
                         const std::function<void(const std::string&)>& on_text, const std::atomic<bool>* cancel) {
-    const int64_t question_id = storage::Chats(m_db).add_message(chat_id, "user", question);
+    const int64_t question_id = storage::Chats(m_db).add_message(chat_id, storage::Role::User, question);
     return answer(chat_id, question_id, question, options, on_text, cancel);
 }
 
@@ -69,11 +69,11 @@ Answer ChatService::regenerate(int64_t chat_id, const AskOptions& options,
                                const std::atomic<bool>* cancel) {
     storage::Chats chats(m_db);
     auto messages = chats.messages(chat_id);
-    if (!messages.empty() && messages.back().role == "assistant") {
+    if (!messages.empty() && messages.back().role == storage::Role::Assistant) {
         chats.delete_message(messages.back().id);
         messages.pop_back();
     }
-    if (messages.empty() || messages.back().role != "user") {
+    if (messages.empty() || messages.back().role != storage::Role::User) {
         throw std::runtime_error("there is no question to answer again in this chat");
     }
     return answer(chat_id, messages.back().id, messages.back().content, options, on_text, cancel);
@@ -92,7 +92,7 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
     for (size_t i = 0; i + 1 < messages.size(); ++i) {
         if (messages[i].id >= question_id)
             break;
-        if (messages[i].role == "user" && messages[i + 1].role == "assistant") {
+        if (messages[i].role == storage::Role::User && messages[i + 1].role == storage::Role::Assistant) {
             history.push_back({messages[i].content, messages[i + 1].content});
         }
     }
@@ -128,7 +128,7 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
     request.sampling = options.sampling;
 
     // The answer is a message from the first token on, growing in the database as it streams.
-    result.answer_id = chats.add_message(chat_id, "assistant", "", false);
+    result.answer_id = chats.add_message(chat_id, storage::Role::Assistant, "", false);
     model::StreamDecoder decoder(m_engine.tokenizer());
     std::string pending;
     QElapsedTimer sinceFlush;

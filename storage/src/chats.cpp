@@ -69,10 +69,39 @@ void Chats::touch(int64_t chat_id) {
     update.bind(1, now_ms()).bind(2, chat_id).run();
 }
 
-int64_t Chats::add_message(int64_t chat_id, const std::string& role, const std::string& content, bool complete) {
+const char* role_name(Role role) {
+    switch (role) {
+        case Role::System:
+            return "system";
+        case Role::User:
+            return "user";
+        case Role::Assistant:
+            return "assistant";
+    }
+    return "system";
+}
+
+namespace {
+
+Role role_named(const std::string& name) {
+    if (name == "user")
+        return Role::User;
+    if (name == "assistant")
+        return Role::Assistant;
+    return Role::System;
+}
+
+}  // namespace
+
+int64_t Chats::add_message(int64_t chat_id, Role role, const std::string& content, bool complete) {
     Transaction transaction(m_db);
     Statement insert(m_db, "INSERT INTO messages(chat_id, role, content, complete, created_at) VALUES (?, ?, ?, ?, ?)");
-    insert.bind(1, chat_id).bind(2, role).bind(3, content).bind(4, int64_t{complete}).bind(5, now_ms()).run();
+    insert.bind(1, chat_id)
+        .bind(2, role_name(role))
+        .bind(3, content)
+        .bind(4, int64_t{complete})
+        .bind(5, now_ms())
+        .run();
     const int64_t id = m_db.last_insert_rowid();
     touch(chat_id);
     transaction.commit();
@@ -100,8 +129,8 @@ std::vector<Message> Chats::messages(int64_t chat_id) {
     select.bind(1, chat_id);
     std::vector<Message> result;
     while (select.step()) {
-        result.push_back({select.column_int(0), select.column_int(1), select.column_text(2), select.column_text(3),
-                          select.column_int(4) != 0, select.column_int(5)});
+        result.push_back({select.column_int(0), select.column_int(1), role_named(select.column_text(2)),
+                          select.column_text(3), select.column_int(4) != 0, select.column_int(5)});
     }
     return result;
 }
@@ -112,7 +141,7 @@ std::string Chats::export_markdown(int64_t chat_id) {
         return {};
     std::string out = "# " + chat->title + "\n";
     for (const Message& m : messages(chat_id)) {
-        const std::string who = m.role == "user" ? "You" : m.role == "assistant" ? "Assistant" : "System";
+        const std::string who = m.role == Role::User ? "You" : m.role == Role::Assistant ? "Assistant" : "System";
         out += "\n**" + who + ":**\n\n" + m.content + (m.complete ? "" : "\n\n*(answer interrupted)*") + "\n";
     }
     return out;
@@ -124,8 +153,10 @@ std::string Chats::export_json(int64_t chat_id) {
         return {};
     nlohmann::json messages_json = nlohmann::json::array();
     for (const Message& m : messages(chat_id)) {
-        messages_json.push_back(
-            {{"role", m.role}, {"content", m.content}, {"complete", m.complete}, {"created_at", m.created_at}});
+        messages_json.push_back({{"role", role_name(m.role)},
+                                 {"content", m.content},
+                                 {"complete", m.complete},
+                                 {"created_at", m.created_at}});
     }
     const nlohmann::json json = {{"title", chat->title},
                                  {"created_at", chat->created_at},

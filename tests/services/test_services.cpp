@@ -294,8 +294,8 @@ void TestServices::oldTurnsDropWhenTheContextIsFull() {
     const int64_t chat = chats.create("long", {doc});
     const std::string long_turn = model::synthetic_text(3, 150, 200);
     for (int i = 0; i < 20; ++i) {
-        chats.add_message(chat, "user", long_turn);
-        chats.add_message(chat, "assistant", long_turn);
+        chats.add_message(chat, storage::Role::User, long_turn);
+        chats.add_message(chat, storage::Role::Assistant, long_turn);
     }
     services::Compressor compressor(*m_engine, m_library->db());
     services::ChatService service(*m_engine, m_library->db(), compressor);

@@ -175,8 +175,8 @@ void TestRepositories::chatsAndStreamingMessages() {
     Chats chats(m_library->db());
     const int64_t chat = chats.create("Whales", {b, a});
     QCOMPARE(chats.get(chat)->document_ids, (std::vector<int64_t>{b, a}));
-    const int64_t question = chats.add_message(chat, "user", "Who is Ahab?");
-    const int64_t answer = chats.add_message(chat, "assistant", "", false);
+    const int64_t question = chats.add_message(chat, Role::User, "Who is Ahab?");
+    const int64_t answer = chats.add_message(chat, Role::Assistant, "", false);
     for (const char* piece : {"The ", "captain ", "of the Pequod."})
         chats.append_to_message(answer, piece);
     auto messages = chats.messages(chat);
@@ -201,8 +201,8 @@ void TestRepositories::chatsAndStreamingMessages() {
 void TestRepositories::exports() {
     Chats chats(m_library->db());
     const int64_t chat = chats.create("Whales \"and\" ships", {});
-    chats.add_message(chat, "user", "Why?\nTell me.");
-    const int64_t answer = chats.add_message(chat, "assistant", "Because.", false);
+    chats.add_message(chat, Role::User, "Why?\nTell me.");
+    const int64_t answer = chats.add_message(chat, Role::Assistant, "Because.", false);
     const std::string markdown = chats.export_markdown(chat);
     QVERIFY(markdown.starts_with("# Whales \"and\" ships\n"));
     QVERIFY(markdown.find("**You:**\n\nWhy?\nTell me.") != std::string::npos);

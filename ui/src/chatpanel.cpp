@@ -87,16 +87,16 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     connect(m_regenerate, &QPushButton::clicked, this, [this] {
         if (!m_current || m_busy)
             return;
-        if (!m_messages.isEmpty() && m_messages.back().role == QLatin1String("assistant"))
+        if (!m_messages.isEmpty() && m_messages.back().role == app::MessageRow::Role::Assistant)
             m_messages.removeLast();
-        m_messages << app::MessageRow{0, QStringLiteral("assistant"), QString(), false};
+        m_messages << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false};
         setBusy(true);
         render();
         Q_EMIT regenerateRequested(m_current);
     });
     connect(copy, &QPushButton::clicked, this, [this] {
         for (auto it = m_messages.crbegin(); it != m_messages.crend(); ++it) {
-            if (it->role == QLatin1String("assistant")) {
+            if (it->role == app::MessageRow::Role::Assistant) {
                 QApplication::clipboard()->setText(it->content);
                 return;
             }
@@ -172,8 +172,8 @@ void ChatPanel::send() {
         setNotice(tr("Start a chat first: select documents in the library and press New chat."));
         return;
     }
-    m_messages << app::MessageRow{0, QStringLiteral("user"), question, true}
-               << app::MessageRow{0, QStringLiteral("assistant"), QString(), false};
+    m_messages << app::MessageRow{0, app::MessageRow::Role::User, question, true}
+               << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false};
     m_input->clear();
     setBusy(true);
     render();
@@ -210,7 +210,7 @@ void ChatPanel::finishAnswer(qint64 chatId, const QStringList& notices) {
 void ChatPanel::failAnswer(qint64 chatId, const QString& message) {
     if (chatId != m_current)
         return;
-    if (!m_messages.isEmpty() && m_messages.back().role == QLatin1String("assistant") &&
+    if (!m_messages.isEmpty() && m_messages.back().role == app::MessageRow::Role::Assistant &&
         m_messages.back().content.isEmpty()) {
         m_messages.removeLast();
     }
@@ -235,11 +235,11 @@ void ChatPanel::render() {
     // The messages as Markdown; an answer being streamed goes last as plain text, which
     // appendAnswer extends in place until the answer is finished and rendered with the rest.
     const bool streaming = m_busy && !m_messages.isEmpty() && !m_messages.back().complete &&
-                           m_messages.back().role == QLatin1String("assistant");
+                           m_messages.back().role == app::MessageRow::Role::Assistant;
     QString markdown;
     for (qsizetype i = 0; i < m_messages.size(); ++i) {
         const app::MessageRow& m = m_messages[i];
-        const QString who = m.role == QLatin1String("user") ? tr("You") : tr("Assistant");
+        const QString who = m.role == app::MessageRow::Role::User ? tr("You") : tr("Assistant");
         if (streaming && i == m_messages.size() - 1) {
             markdown += QStringLiteral("**%1**\n\n").arg(who);
             break;

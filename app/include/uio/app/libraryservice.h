@@ -44,8 +44,9 @@ struct AdapterRow {
 };
 
 struct MessageRow {
+    enum class Role { System, User, Assistant };
     qint64 id = 0;
-    QString role;  // user, assistant, system
+    Role role = Role::User;
     QString content;
     bool complete = true;
 };

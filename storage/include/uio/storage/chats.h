@@ -20,10 +20,15 @@ struct Chat {
     std::vector<int64_t> document_ids;  // in the order their memories go in front
 };
 
+// Who wrote a message. Named ("system", "user", "assistant") only in the SQL, in exports and
+// where they are read back; a name no program writes (a damaged file) reads as System.
+enum class Role { System, User, Assistant };
+const char* role_name(Role role);
+
 struct Message {
     int64_t id = 0;
     int64_t chat_id = 0;
-    std::string role;  // "system", "user", "assistant"
+    Role role = Role::User;
     std::string content;
     bool complete = true;  // false while an answer streams (or if the program died meanwhile)
     int64_t created_at = 0;
@@ -39,7 +44,7 @@ public:
     void rename(int64_t id, const std::string& title);
     void remove(int64_t id);
 
-    int64_t add_message(int64_t chat_id, const std::string& role, const std::string& content, bool complete = true);
+    int64_t add_message(int64_t chat_id, Role role, const std::string& content, bool complete = true);
     void append_to_message(int64_t message_id, const std::string& text);
     void finish_message(int64_t message_id);
     void delete_message(int64_t message_id);
