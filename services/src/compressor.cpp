@@ -25,13 +25,24 @@ storage::MemoryKey Compressor::key_for(const std::string& document_sha256) const
             model::dtype_name(m_engine.memory_dtype())};
 }
 
-Compressor::Source Compressor::source(int64_t document_id) {
+std::string Compressor::sha_of(int64_t document_id) {
     const auto document = storage::Documents(m_db).get(document_id);
-    if (!document) {
+    if (!document)
         throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
-    }
-    return {document->sha256, tokens_of(document_id),
-            static_cast<size_t>(m_engine.adapter_info().config.segment_length)};
+    return document->sha256;
+}
+
+int64_t Compressor::segment_length() const {
+    return m_engine.adapter_info().config.segment_length;
+}
+
+std::vector<int32_t> Compressor::tokenize_for(int64_t document_id, int64_t key) {
+    std::vector<int32_t> tokens = tokens_of(document_id);
+    const auto l = static_cast<size_t>(segment_length());
+    storage::MemoryCache(m_db).set_tokens(
+        key, {static_cast<int64_t>(tokens.size()),
+              std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(tokens.size() / l * l), tokens.end())});
+    return tokens;
 }
 
 std::vector<int32_t> Compressor::tokens_of(int64_t document_id) {
@@ -68,10 +79,13 @@ CompressionOutcome Compressor::run(int64_t document_id, const std::function<void
 }
 
 CompressionRun::CompressionRun(Compressor& compressor, int64_t document_id)
-    : m_compressor(compressor), m_source(compressor.source(document_id)) {
-    m_total = static_cast<int64_t>(m_source.tokens.size() / m_source.segment_length);
+    : m_compressor(compressor), m_document(document_id), m_length(compressor.segment_length()) {
     storage::MemoryCache cache(compressor.m_db);
-    m_key = cache.key_id(compressor.key_for(m_source.sha256));
+    m_key = cache.key_id(compressor.key_for(compressor.sha_of(document_id)));
+    const auto known = cache.tokens(m_key);
+    if (!known)
+        m_tokens = compressor.tokenize_for(document_id, m_key);
+    m_total = (known ? known->count : static_cast<int64_t>(m_tokens.size())) / m_length;
     m_stored.assign(static_cast<size_t>(m_total), false);
     // From the index alone: no blob is read. A damaged one is found when memories are loaded,
     // which drops it, so that the next run compresses it again.
@@ -95,14 +109,22 @@ void CompressionRun::skipStored() {
 }
 
 CompressionProgress CompressionRun::step() {
-    const auto l = static_cast<int64_t>(m_source.segment_length);
+    const int64_t l = m_length;
+    if (m_tokens.empty()) {
+        m_tokens = m_compressor.tokenize_for(m_document, m_key);
+        if (static_cast<int64_t>(m_tokens.size()) / l != m_total) {
+            throw std::runtime_error(
+                "the document's tokens no longer match its recorded count (was the model's "
+                "tokenizer replaced?); delete its memories and compress it again");
+        }
+    }
     const int64_t first = m_first, last = std::min<int64_t>(m_total, first + m_compressor.m_batch);
     // The whole batch is encoded even when some of it is stored: the batch, not the gap, decides
     // the numbers, which keeps resumed memories bit-identical.
     std::vector<std::vector<int32_t>> segments;
     for (int64_t s = first; s < last; ++s) {
-        segments.emplace_back(m_source.tokens.begin() + static_cast<std::ptrdiff_t>(s * l),
-                              m_source.tokens.begin() + static_cast<std::ptrdiff_t>((s + 1) * l));
+        segments.emplace_back(m_tokens.begin() + static_cast<std::ptrdiff_t>(s * l),
+                              m_tokens.begin() + static_cast<std::ptrdiff_t>((s + 1) * l));
     }
     const std::vector<model::MemoryBlob> blobs = m_compressor.m_engine.compress(segments);
     storage::MemoryCache cache(m_compressor.m_db);
@@ -134,13 +156,22 @@ int64_t Compressor::stored_segments(int64_t document_id) {
 }
 
 Compressor::Loaded Compressor::load(int64_t document_id) {
-    const Source source = this->source(document_id);
-    const auto& tokens = source.tokens;
-    const size_t l = source.segment_length;
-    Loaded loaded;
-    loaded.segments_total = static_cast<int64_t>(tokens.size() / l);
+    const int64_t l = segment_length();
     storage::MemoryCache cache(m_db);
-    if (const auto key = cache.find_key(key_for(source.sha256))) {
+    const auto key = cache.find_key(key_for(sha_of(document_id)));
+    // The count and tail recorded with the memories: a compressed book is not tokenized again.
+    std::optional<storage::MemoryCache::Tokens> known;
+    if (key)
+        known = cache.tokens(*key);
+    if (!known) {
+        const std::vector<int32_t> tokens = key ? tokenize_for(document_id, *key) : tokens_of(document_id);
+        const auto full = static_cast<std::ptrdiff_t>(static_cast<int64_t>(tokens.size()) / l * l);
+        known =
+            storage::MemoryCache::Tokens{static_cast<int64_t>(tokens.size()), {tokens.begin() + full, tokens.end()}};
+    }
+    Loaded loaded;
+    loaded.segments_total = known->count / l;
+    if (key) {
         for (int64_t s = 0; s < loaded.segments_total; ++s) {
             auto segment = cache.get(*key, s);
             if (!segment) {
@@ -155,9 +186,8 @@ Compressor::Loaded Compressor::load(int64_t document_id) {
             loaded.segments.push_back(std::move(blob));
         }
     }
-    if (loaded.complete()) {
-        loaded.tail.assign(tokens.begin() + static_cast<std::ptrdiff_t>(loaded.segments.size() * l), tokens.end());
-    }
+    if (loaded.complete())
+        loaded.tail = std::move(known->tail);
     return loaded;
 }
 

@@ -149,6 +149,35 @@ int64_t MemoryCache::bytes_for_document(const std::string& sha256) {
     return select.column_int(0);
 }
 
+void MemoryCache::set_tokens(int64_t key, const Tokens& tokens) {
+    std::vector<std::byte> tail(tokens.tail.size() * 4);
+    for (size_t i = 0; i < tokens.tail.size(); ++i) {
+        const auto id = static_cast<uint32_t>(tokens.tail[i]);
+        for (size_t b = 0; b < 4; ++b)
+            tail[4 * i + b] = static_cast<std::byte>((id >> (8 * b)) & 0xFF);
+    }
+    Statement update(m_db, "UPDATE memory_keys SET token_count = ?, tail = ? WHERE id = ?");
+    update.bind(1, tokens.count).bind_blob(2, tail).bind(3, key).run();
+}
+
+std::optional<MemoryCache::Tokens> MemoryCache::tokens(int64_t key) {
+    Statement select(m_db, "SELECT token_count, tail FROM memory_keys WHERE id = ?");
+    select.bind(1, key);
+    if (!select.step() || select.is_null(0))
+        return std::nullopt;  // an empty tail is stored as NULL
+    const std::vector<std::byte> bytes = select.column_blob(1);
+    Tokens tokens{select.column_int(0), {}};
+    if (tokens.count < 0 || bytes.size() % 4 != 0 || static_cast<int64_t>(bytes.size() / 4) > tokens.count)
+        return std::nullopt;  // damaged: the caller tokenizes again
+    for (size_t i = 0; i < bytes.size(); i += 4) {
+        uint32_t id = 0;
+        for (int b = 0; b < 4; ++b)
+            id |= static_cast<uint32_t>(std::to_integer<uint8_t>(bytes[i + b])) << (8 * b);
+        tokens.tail.push_back(static_cast<int32_t>(id));
+    }
+    return tokens;
+}
+
 void MemoryCache::remove(int64_t key, int64_t index) {
     Statement remove(m_db, "DELETE FROM memory_segments WHERE key_id = ? AND segment_index = ?");
     remove.bind(1, key).bind(2, index).run();

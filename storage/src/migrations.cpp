@@ -142,7 +142,15 @@ ALTER TABLE compression_jobs DROP COLUMN priority;
 CREATE INDEX jobs_by_state ON compression_jobs(state);
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4, kMigration5};
+// 6: what the tokenizer made of the document, kept with its memories, so that resuming or
+// answering does not tokenize the whole book again: the token count and the tail after the last
+// full segment (int32 ids, little-endian).
+constexpr const char* kMigration6 = R"sql(
+ALTER TABLE memory_keys ADD COLUMN token_count INTEGER;
+ALTER TABLE memory_keys ADD COLUMN tail BLOB;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void jobStateMachine();
     void jobRecordsHowItStopped();
     void damagedSegmentsAreCompressedAgain();
+    void compressedBookIsNotTokenizedAgain();
     void chatOverTwoDocuments();
     void oldTurnsDropWhenTheContextIsFull();
     void fullDiskFailsTheJobAndKeepsTheLibrary();
@@ -254,6 +255,25 @@ void TestServices::damagedSegmentsAreCompressedAgain() {
     QCOMPARE(compressor.load(doc).segments.size(), size_t(3));  // the intact leading run
     QCOMPARE(compressor.run(doc).segments_encoded, int64_t(1));
     QCOMPARE(compressor.load(doc).segments.size(), static_cast<size_t>(first.segments_total));
+}
+
+// The token count and tail are kept with the memories: once a book is compressed, resuming and
+// loading read neither its text nor the blobs to know what is there. Here the stored text is
+// replaced after compression; what is loaded is still the book's.
+void TestServices::compressedBookIsNotTokenizedAgain() {
+    storage::Documents documents(m_library->db());
+    const int64_t doc = documents.add(textDocument(m_book, "book")).id;
+    services::Compressor compressor(*m_engine, m_library->db());
+    const std::vector<int32_t> tokens = compressor.tokens_of(doc);
+    const auto first = compressor.run(doc);
+    QVERIFY(first.segments_total > 3);
+    m_library->db().exec("UPDATE document_texts SET text = 'Something else entirely.'");
+    const auto loaded = compressor.load(doc);
+    QVERIFY(loaded.complete());
+    QCOMPARE(loaded.segments_total, first.segments_total);
+    const auto full = static_cast<std::ptrdiff_t>(first.segments_total * 32);
+    QVERIFY(loaded.tail == std::vector<int32_t>(tokens.begin() + full, tokens.end()));
+    QCOMPARE(compressor.run(doc).segments_encoded, int64_t(0));
 }
 
 void TestServices::chatOverTwoDocuments() {

@@ -61,12 +61,10 @@ public:
 
 private:
     friend class CompressionRun;
-    struct Source {
-        std::string sha256;
-        std::vector<int32_t> tokens;  // BOS + text
-        size_t segment_length;
-    };
-    Source source(int64_t document_id);
+    std::string sha_of(int64_t document_id);  // runtime_error when the document is gone
+    int64_t segment_length() const;
+    // The tokens, recorded with the memory key (count and tail) so that they are made only once.
+    std::vector<int32_t> tokenize_for(int64_t document_id, int64_t key);
 
     model::Engine& m_engine;
     storage::Database& m_db;
@@ -78,7 +76,9 @@ private:
 // segments are all stored are skipped. Lives no longer than its Compressor.
 class CompressionRun {
 public:
-    CompressionRun(Compressor& compressor, int64_t document_id);  // tokenizes; lists what is stored
+    // Lists what is stored; tokenizes the document only when a segment is missing and its tokens
+    // were never recorded.
+    CompressionRun(Compressor& compressor, int64_t document_id);
 
     bool finished() const { return m_first >= m_total; }
     // Encodes the next batch with a missing segment and stores its segments; the progress after it.
@@ -89,7 +89,9 @@ private:
     void skipStored();
 
     Compressor& m_compressor;
-    Compressor::Source m_source;
+    int64_t m_document = 0;
+    int64_t m_length = 0;           // l
+    std::vector<int32_t> m_tokens;  // made only when a segment is missing
     int64_t m_key = 0;
     int64_t m_total = 0;
     int64_t m_first = 0;  // of the next batch

@@ -53,6 +53,15 @@ public:
     std::vector<int64_t> indices(int64_t key);  // stored segments, ascending
     void remove(int64_t key, int64_t index);    // one segment (nothing when it is not stored)
 
+    // What the tokenizer made of the document under this key: its token count and the tail after
+    // the last full segment. Nothing until set, or when the stored tail is damaged.
+    struct Tokens {
+        int64_t count = 0;
+        std::vector<int32_t> tail;
+    };
+    void set_tokens(int64_t key, const Tokens& tokens);
+    std::optional<Tokens> tokens(int64_t key);
+
     int64_t bytes_for_key(int64_t key);
     int64_t bytes_for_document(const std::string& sha256);
     void purge_key(int64_t key);
