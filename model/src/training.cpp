@@ -13,12 +13,16 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
 
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
+#include <sstream>
+#include <type_traits>
 
 namespace uio::model {
 
@@ -65,63 +69,97 @@ double learning_rate_at(const TrainingConfig& c, int64_t step) {
     return c.learning_rate * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
 }
 
-// AdamW with decoupled weight decay (as torch.optim.AdamW), moments in f32 beside each parameter.
-struct Optimiser {
-    std::vector<std::string> names;
-    std::vector<at::Tensor> parameters, exp_avg, exp_avg_sq;
-    std::vector<bool> decays;
-
-    explicit Optimiser(AdapterImpl& adapter) {
-        for (auto& item : adapter.named_parameters()) {
-            names.push_back(item.key());
-            parameters.push_back(item.value());
-            exp_avg.push_back(at::zeros_like(item.value()));
-            exp_avg_sq.push_back(at::zeros_like(item.value()));
-            decays.push_back(item.key() != "e_mem" && item.key() != "e_rep");  // §6 (fix)
-        }
+// The state of one parameter in torch::optim's map: keyed by its TensorImpl, as a string before
+// libtorch 2.1 and as the pointer since.
+template <typename Key>
+Key state_key(const at::Tensor& parameter) {
+    if constexpr (std::is_same_v<Key, std::string>) {
+        std::ostringstream key;  // as c10::guts::to_string writes it
+        key << parameter.unsafeGetTensorImpl();
+        return key.str();
+    } else {
+        return static_cast<Key>(parameter.unsafeGetTensorImpl());
     }
+}
 
-    // Scales the gradients to a global norm of at most `clip`; returns the norm before.
-    double clip_gradients(double clip) {
-        double total = 0.0;
-        for (const auto& p : parameters) {
-            if (p.grad().defined())
-                total += p.grad().to(at::kDouble).pow(2).sum().item<double>();
-        }
-        const double norm = std::sqrt(total);
-        if (norm > clip) {
-            for (auto& p : parameters) {
-                if (p.grad().defined())
-                    p.mutable_grad().mul_(clip / (norm + 1e-6));
-            }
-        }
-        return norm;
-    }
+// torch::optim::AdamW (decoupled weight decay) in two groups, e_mem and e_rep without decay (§6,
+// fix), with the moments by parameter name for the checkpoint, and one global gradient-norm clip.
+class Optimiser {
+public:
+    Optimiser(AdapterImpl& adapter, const TrainingConfig& config) : m_adam(groups(adapter, config), options(config)) {}
 
-    void step(int64_t t, double lr, double weight_decay) {  // t: 1-based step number
-        torch::NoGradGuard no_grad;
-        const double correction1 = 1.0 - std::pow(kBeta1, static_cast<double>(t));
-        const double correction2 = 1.0 - std::pow(kBeta2, static_cast<double>(t));
-        for (size_t i = 0; i < parameters.size(); ++i) {
-            auto& p = parameters[i];
-            if (!p.grad().defined())
-                continue;
-            const auto& g = p.grad();
-            if (decays[i])
-                p.mul_(1.0 - lr * weight_decay);
-            exp_avg[i].mul_(kBeta1).add_(g, 1.0 - kBeta1);
-            exp_avg_sq[i].mul_(kBeta2).addcmul_(g, g, 1.0 - kBeta2);
-            const auto denominator = (exp_avg_sq[i] / correction2).sqrt_().add_(kEpsilon);
-            p.addcdiv_(exp_avg[i], denominator, -lr / correction1);
-        }
+    // Scales the gradients to a global norm of at most `clip`.
+    void clip_gradients(double clip) { torch::nn::utils::clip_grad_norm_(m_parameters, clip); }
+
+    void step(double lr) {
+        for (auto& group : m_adam.param_groups())
+            static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        m_adam.step();
     }
 
     void zero_gradients() {
-        for (auto& p : parameters) {
+        for (auto& p : m_parameters) {
             if (p.grad().defined())
                 p.mutable_grad().zero_();
         }
     }
+
+    // The first and second moments of each parameter, by name (zeros before its first step).
+    std::vector<std::pair<std::string, at::Tensor>> moments() const {
+        std::vector<std::pair<std::string, at::Tensor>> result;
+        for (size_t i = 0; i < m_names.size(); ++i) {
+            const at::Tensor& p = m_parameters[i];
+            const auto found = m_adam.state().find(key(p));
+            const auto* state = found == m_adam.state().end()
+                                    ? nullptr
+                                    : static_cast<const torch::optim::AdamWParamState*>(found->second.get());
+            result.emplace_back("exp_avg." + m_names[i], state ? state->exp_avg().to(at::kCPU) : at::zeros_like(p));
+            result.emplace_back("exp_avg_sq." + m_names[i],
+                                state ? state->exp_avg_sq().to(at::kCPU) : at::zeros_like(p));
+        }
+        return result;
+    }
+
+    // The moments of a checkpoint, `steps` steps into the run.
+    void restore(const SafetensorsFile& moments, int64_t steps) {
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < m_names.size(); ++i) {
+            const at::Tensor& p = m_parameters[i];
+            auto state = std::make_unique<torch::optim::AdamWParamState>();
+            state->step(steps);
+            state->exp_avg(moments.view("exp_avg." + m_names[i]).to(p.options()).clone());
+            state->exp_avg_sq(moments.view("exp_avg_sq." + m_names[i]).to(p.options()).clone());
+            m_adam.state()[key(p)] = std::move(state);
+        }
+    }
+
+private:
+    using Key = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+    static Key key(const at::Tensor& p) { return state_key<Key>(p); }
+
+    static torch::optim::AdamWOptions options(const TrainingConfig& config) {
+        return torch::optim::AdamWOptions(config.learning_rate)
+            .betas({kBeta1, kBeta2})
+            .eps(kEpsilon)
+            .weight_decay(config.weight_decay);
+    }
+
+    std::vector<torch::optim::OptimizerParamGroup> groups(AdapterImpl& adapter, const TrainingConfig& config) {
+        std::vector<at::Tensor> decaying, kept;
+        for (auto& item : adapter.named_parameters()) {
+            m_names.push_back(item.key());
+            m_parameters.push_back(item.value());
+            (item.key() == "e_mem" || item.key() == "e_rep" ? kept : decaying).push_back(item.value());
+        }
+        std::vector<torch::optim::OptimizerParamGroup> result;
+        result.emplace_back(decaying, std::make_unique<torch::optim::AdamWOptions>(options(config)));
+        result.emplace_back(kept, std::make_unique<torch::optim::AdamWOptions>(options(config).weight_decay(0.0)));
+        return result;
+    }
+
+    std::vector<std::string> m_names;
+    std::vector<at::Tensor> m_parameters;
+    torch::optim::AdamW m_adam;
 };
 
 std::filesystem::path checkpoint_dir(const std::filesystem::path& run_dir) {
@@ -138,12 +176,7 @@ void save_checkpoint(const std::filesystem::path& run_dir, AdapterImpl& adapter,
     std::filesystem::remove_all(fresh);
     std::filesystem::create_directories(fresh);
     save_adapter(adapter, base, fresh / "adapter.safetensors");
-    std::vector<std::pair<std::string, at::Tensor>> moments;
-    for (size_t i = 0; i < optimiser.names.size(); ++i) {
-        moments.emplace_back("exp_avg." + optimiser.names[i], optimiser.exp_avg[i].to(at::kCPU));
-        moments.emplace_back("exp_avg_sq." + optimiser.names[i], optimiser.exp_avg_sq[i].to(at::kCPU));
-    }
-    write_safetensors(fresh / "optimiser.safetensors", moments,
+    write_safetensors(fresh / "optimiser.safetensors", optimiser.moments(),
                       {{"step", std::to_string(step)}, {"config", training_config_json(config)}});
     const auto current = run_dir / "checkpoint", old = run_dir / "checkpoint.old";
     std::filesystem::remove_all(old);
@@ -283,15 +316,9 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
         for (auto& p : adapter.parameters()) {
             p.requires_grad_(true);
         }
-        Optimiser optimiser(adapter);
-        if (step > 0) {
-            const SafetensorsFile moments(saved / "optimiser.safetensors");
-            torch::NoGradGuard no_grad;
-            for (size_t i = 0; i < optimiser.names.size(); ++i) {
-                optimiser.exp_avg[i].copy_(moments.view("exp_avg." + optimiser.names[i]));
-                optimiser.exp_avg_sq[i].copy_(moments.view("exp_avg_sq." + optimiser.names[i]));
-            }
-        }
+        Optimiser optimiser(adapter, config);
+        if (step > 0)
+            optimiser.restore(SafetensorsFile(saved / "optimiser.safetensors"), step);
 
         const Samples samples = cut_samples(streams, T, l, config.eval_share, config.seed, model.device());
         const auto n_train = static_cast<int64_t>(samples.train.size());
@@ -368,7 +395,7 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
             }
             optimiser.clip_gradients(config.clip);
             const double lr = learning_rate_at(config, step);
-            optimiser.step(step + 1, lr, config.weight_decay);
+            optimiser.step(lr);
             ++step;
 
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
