@@ -512,7 +512,7 @@ void SettingsPage::showMatchingPreset() {
     for (const auto& [button, preset] : presets) {
         app::FineTuneSettings expected = m_wizard->settings();
         app::applyPreset(expected, preset);
-        button->setChecked(app::toJson(expected) == app::toJson(m_wizard->settings()));
+        button->setChecked(expected == m_wizard->settings());
     }
     m_quick->group()->setExclusive(true);
 }

@@ -37,6 +37,8 @@ struct FineTuneSettings {
     // the model is loaded there for the run and back where it was after.
     QString device;
     QString dtype;
+
+    bool operator==(const FineTuneSettings&) const = default;
 };
 
 inline const QString kFreshAdapter = QStringLiteral("new");
