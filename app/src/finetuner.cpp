@@ -3,6 +3,7 @@
 #include "uio/ingest/readerprocess.h"
 #include "uio/model/ceilings.h"
 #include "uio/model/runtime.h"
+#include "uio/services/trainingrun.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/jobs.h"
 
@@ -167,13 +168,13 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         throw std::runtime_error("the fine-tuning run is no longer in the library");
     const FineTuneSettings s = fineTuneSettingsFromJson(QByteArray::fromStdString(record->config_json));
     const QString folder = runFolder(id);
-    training.set_status(id, storage::RunState::Running);
+    services::takeStep(training, id, services::RunEvent::Start);
     training.set_checkpoint(id, folder.toStdString());
     try {
         QStringList problems;
         const auto corpus = streams(s, &problems, stop);
         if (stop && stop->load()) {  // stopped while a file was read: nothing trained yet
-            training.set_status(id, storage::RunState::Paused);
+            services::takeStep(training, id, services::RunEvent::Pause);
             return std::nullopt;
         }
         if (!problems.isEmpty())
@@ -224,7 +225,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
             },
             stop);
         if (!summary.finished) {
-            training.set_status(id, storage::RunState::Paused);
+            services::takeStep(training, id, services::RunEvent::Pause);
             restoreActiveAdapter();
             return std::nullopt;
         }
@@ -237,7 +238,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         const int64_t adapter = training.add_adapter(s.name.trimmed().toStdString(), path.toStdString(),
                                                      info.fingerprint, info.base_fingerprint);
         training.set_adapter(id, adapter);
-        training.set_status(id, storage::RunState::Done);
+        services::takeStep(training, id, services::RunEvent::Finish);
         QDir(folder).removeRecursively();  // the adapter is saved; the optimiser's moments are not needed
         restoreActiveAdapter();
 
@@ -256,7 +257,7 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
         }
         return result;
     } catch (const std::exception& e) {
-        training.set_status(id, storage::RunState::Failed, e.what());
+        services::takeStep(training, id, services::RunEvent::Fail, e.what());
         try {
             restoreActiveAdapter();
         } catch (const std::exception&) {
@@ -268,7 +269,8 @@ std::optional<FineTuneResult> FineTuner::run(qint64 id, const std::function<void
 
 void FineTuner::cancel(qint64 id) {
     QDir(runFolder(id)).removeRecursively();
-    storage::Training(m_db).set_status(id, storage::RunState::Cancelled);
+    storage::Training training(m_db);
+    services::takeStep(training, id, services::RunEvent::Cancel);
 }
 
 QList<FineTuneRun> FineTuner::resumable() {

@@ -9,8 +9,10 @@
 #include "uio/services/chatservice.h"
 #include "uio/services/compressionjob.h"
 #include "uio/services/compressor.h"
+#include "uio/services/trainingrun.h"
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
+#include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
 #include "uio/storage/statement.h"
@@ -83,6 +85,7 @@ private Q_SLOTS:
     void pauseAndCancelWithinOneBatch();
     void jobStateMachine();
     void jobRecordsHowItStopped();
+    void runStateMachine();
     void damagedSegmentsAreCompressedAgain();
     void compressedBookIsNotTokenizedAgain();
     void chatOverTwoDocuments();
@@ -217,6 +220,42 @@ void TestServices::jobStateMachine() {
         }
     }
     QCOMPARE(refused, 6 * 8 - static_cast<int>(allowed.size()));
+}
+
+// Every (state, event) pair of a fine-tuning run against the lifecycle in trainingrun.h.
+void TestServices::runStateMachine() {
+    using services::RunEvent;
+    using storage::RunState;
+    const std::map<std::pair<RunState, RunEvent>, RunState> allowed = {
+        {{RunState::Running, RunEvent::Start}, RunState::Running},
+        {{RunState::Running, RunEvent::Pause}, RunState::Paused},
+        {{RunState::Running, RunEvent::Finish}, RunState::Done},
+        {{RunState::Running, RunEvent::Fail}, RunState::Failed},
+        {{RunState::Running, RunEvent::Cancel}, RunState::Cancelled},
+        {{RunState::Paused, RunEvent::Start}, RunState::Running},
+        {{RunState::Paused, RunEvent::Cancel}, RunState::Cancelled},
+    };
+    int refused = 0;
+    for (const RunState from :
+         {RunState::Running, RunState::Paused, RunState::Done, RunState::Failed, RunState::Cancelled}) {
+        for (const RunEvent event :
+             {RunEvent::Start, RunEvent::Pause, RunEvent::Finish, RunEvent::Fail, RunEvent::Cancel}) {
+            const auto expected = allowed.find({from, event});
+            if (expected != allowed.end()) {
+                QCOMPARE(services::nextState(from, event), expected->second);
+            } else {
+                QVERIFY_THROWS_EXCEPTION(std::logic_error, services::nextState(from, event));
+                ++refused;
+            }
+        }
+    }
+    QCOMPARE(refused, 5 * 5 - static_cast<int>(allowed.size()));
+    storage::Training training(m_library->db());
+    const int64_t run = training.start_run("a run", "{}");
+    services::takeStep(training, run, RunEvent::Pause);
+    QCOMPARE(training.run(run)->status, RunState::Paused);
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, services::takeStep(training, run, RunEvent::Finish));
+    QCOMPARE(training.run(run)->status, RunState::Paused);  // a refused step records nothing
 }
 
 // The job records what stopped it: the user's pause or cancel, or a yield that keeps it queued;
