@@ -10,6 +10,7 @@
 #include "command.h"
 #include "options.h"
 #include "reading.h"
+#include "uio/common/units.h"
 #include "uio/services/chatservice.h"
 #include "uio/services/compressionjob.h"
 #include "uio/services/compressor.h"
@@ -107,8 +108,8 @@ int runLibrary(const QStringList& args) {
     for (const auto& d : documents) {
         out << d.document.id << '\t' << statusName(d) << '\t'
             << (d.document.token_count ? QString::number(*d.document.token_count) : QStringLiteral("-")) << '\t'
-            << QString::number(d.cache_bytes / 1048576.0, 'f', 1) << '\t' << QString::fromStdString(d.document.title)
-            << '\n';
+            << QString::number(static_cast<double>(d.cache_bytes) / static_cast<double>(kMegabyte), 'f', 1) << '\t'
+            << QString::fromStdString(d.document.title) << '\n';
     }
     return 0;
 }

@@ -188,6 +188,25 @@ void TestServices::pauseAndCancelWithinOneBatch() {
     }
 }
 
+// nextState for every (state, event) pair: the state `allowed` names, or a refusal.
+template <typename State, typename Event>
+void checkTransitions(const std::map<std::pair<State, Event>, State>& allowed, std::initializer_list<State> states,
+                      std::initializer_list<Event> events) {
+    size_t refused = 0;
+    for (const State from : states) {
+        for (const Event event : events) {
+            const auto expected = allowed.find({from, event});
+            if (expected != allowed.end()) {
+                QCOMPARE(services::nextState(from, event), expected->second);
+            } else {
+                QVERIFY_THROWS_EXCEPTION(std::logic_error, services::nextState(from, event));
+                ++refused;
+            }
+        }
+    }
+    QCOMPARE(refused, states.size() * events.size() - allowed.size());
+}
+
 // Every (state, event) pair against the lifecycle drawn in compressionjob.h, written out here.
 void TestServices::jobStateMachine() {
     using services::JobEvent;
@@ -205,21 +224,11 @@ void TestServices::jobStateMachine() {
         {{JobState::Paused, JobEvent::Queue}, JobState::Queued},
         {{JobState::Paused, JobEvent::Cancel}, JobState::Cancelled},
     };
-    int refused = 0;
-    for (const JobState from : {JobState::Queued, JobState::Running, JobState::Paused, JobState::Done, JobState::Failed,
-                                JobState::Cancelled}) {
-        for (const JobEvent event : {JobEvent::Queue, JobEvent::Start, JobEvent::Finish, JobEvent::Yield,
-                                     JobEvent::Pause, JobEvent::Cancel, JobEvent::Fail, JobEvent::Recover}) {
-            const auto expected = allowed.find({from, event});
-            if (expected != allowed.end()) {
-                QCOMPARE(services::nextState(from, event), expected->second);
-            } else {
-                QVERIFY_THROWS_EXCEPTION(std::logic_error, services::nextState(from, event));
-                ++refused;
-            }
-        }
-    }
-    QCOMPARE(refused, 6 * 8 - static_cast<int>(allowed.size()));
+    checkTransitions(
+        allowed,
+        {JobState::Queued, JobState::Running, JobState::Paused, JobState::Done, JobState::Failed, JobState::Cancelled},
+        {JobEvent::Queue, JobEvent::Start, JobEvent::Finish, JobEvent::Yield, JobEvent::Pause, JobEvent::Cancel,
+         JobEvent::Fail, JobEvent::Recover});
 }
 
 // Every (state, event) pair of a fine-tuning run against the lifecycle in trainingrun.h.
@@ -235,21 +244,9 @@ void TestServices::runStateMachine() {
         {{RunState::Paused, RunEvent::Start}, RunState::Running},
         {{RunState::Paused, RunEvent::Cancel}, RunState::Cancelled},
     };
-    int refused = 0;
-    for (const RunState from :
-         {RunState::Running, RunState::Paused, RunState::Done, RunState::Failed, RunState::Cancelled}) {
-        for (const RunEvent event :
-             {RunEvent::Start, RunEvent::Pause, RunEvent::Finish, RunEvent::Fail, RunEvent::Cancel}) {
-            const auto expected = allowed.find({from, event});
-            if (expected != allowed.end()) {
-                QCOMPARE(services::nextState(from, event), expected->second);
-            } else {
-                QVERIFY_THROWS_EXCEPTION(std::logic_error, services::nextState(from, event));
-                ++refused;
-            }
-        }
-    }
-    QCOMPARE(refused, 5 * 5 - static_cast<int>(allowed.size()));
+    checkTransitions(allowed,
+                     {RunState::Running, RunState::Paused, RunState::Done, RunState::Failed, RunState::Cancelled},
+                     {RunEvent::Start, RunEvent::Pause, RunEvent::Finish, RunEvent::Fail, RunEvent::Cancel});
     storage::Training training(m_library->db());
     const int64_t run = training.start_run("a run", "{}");
     services::takeStep(training, run, RunEvent::Pause);
