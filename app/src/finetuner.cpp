@@ -81,34 +81,67 @@ std::vector<std::vector<int32_t>> FineTuner::streams(const FineTuneSettings& s, 
     return result;
 }
 
-CorpusCount FineTuner::count(const FineTuneSettings& s) {
+CorpusCount CorpusCounter::count(const FineTuneSettings& s, std::map<QString, qint64>* learned,
+                                 const std::atomic<bool>* cancel) const {
     CorpusCount count;
+    count.segmentLength = segmentLength;
     // Each document or file is read and tokenised once; what was counted before is looked up.
-    auto countOne = [&](const QString& key, FineTuneSettings one) {
-        auto found = m_tokenCounts.find(key);
-        if (found == m_tokenCounts.end()) {
-            const auto read = streams(one, &count.problems);
-            if (read.empty())
-                return;  // the reason is in problems
-            found = m_tokenCounts.emplace(key, static_cast<qint64>(read.front().size())).first;
+    const auto add = [&](const QString& key, const std::function<std::optional<std::string>()>& read) {
+        auto found = known.find(key);
+        qint64 tokens = 0;
+        if (found != known.end()) {
+            tokens = found->second;
+        } else if (const auto text = read()) {
+            tokens = static_cast<qint64>(tokenizer->encode(*text).size());
+            (*learned)[key] = tokens;
+        } else {
+            return;  // the reason is in problems
         }
-        count.streamTokens << found->second;
-        count.tokens += found->second;
+        count.streamTokens << tokens;
+        count.tokens += tokens;
     };
+    std::unique_ptr<storage::Database> library;  // its own connection: this is not the model thread
     for (const qint64 id : s.documentIds) {
-        FineTuneSettings one;
-        one.documentIds << id;
-        countOne(QStringLiteral("doc:%1").arg(id), one);
+        add(QStringLiteral("doc:%1").arg(id), [&]() -> std::optional<std::string> {
+            if (!library)
+                library = std::make_unique<storage::Database>(databasePath);
+            if (auto text = storage::Documents(*library).text(id))
+                return std::move(text->text);
+            count.problems.append(QObject::tr("Document %1 is no longer in the library.").arg(id));
+            return std::nullopt;
+        });
     }
     for (const QString& file : s.files) {
         const QFileInfo info(file);
-        FineTuneSettings one;
-        one.files << file;
-        countOne(QStringLiteral("%1|%2|%3").arg(file).arg(info.size()).arg(info.lastModified().toMSecsSinceEpoch()),
-                 one);
+        add(QStringLiteral("%1|%2|%3").arg(file).arg(info.size()).arg(info.lastModified().toMSecsSinceEpoch()),
+            [&]() -> std::optional<std::string> {
+                try {
+                    ingest::IngestOptions reading;
+                    reading.cancel = cancel;
+                    return ingest::readContained(file, reading, readerLimits).text.toStdString();
+                } catch (const std::exception& e) {
+                    count.problems.append(QStringLiteral("%1: %2").arg(info.fileName(), QString::fromUtf8(e.what())));
+                    return std::nullopt;
+                }
+            });
     }
-    count.segmentLength = static_cast<int>(adapterShape(s).segment_length);
     return count;
+}
+
+CorpusCounter FineTuner::counter(const FineTuneSettings& s) const {
+    return {m_engine.shared_tokenizer(), m_db.path(), m_readerLimits, m_tokenCounts,
+            static_cast<int>(adapterShape(s).segment_length)};
+}
+
+void FineTuner::learn(const std::map<QString, qint64>& counts) {
+    m_tokenCounts.insert(counts.begin(), counts.end());
+}
+
+CorpusCount FineTuner::count(const FineTuneSettings& s) {
+    std::map<QString, qint64> learned;
+    const CorpusCount result = counter(s).count(s, &learned);
+    learn(learned);
+    return result;
 }
 
 FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {

@@ -11,12 +11,29 @@
 #include "uio/storage/database.h"
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 namespace uio::app {
+
+// Counts a corpus's tokens on another thread than the model's: it holds copies of what it needs
+// (the thread-safe tokenizer, the library's path, the reader's limits, the counts known so far).
+struct CorpusCounter {
+    std::shared_ptr<const model::Tokenizer> tokenizer;
+    std::filesystem::path databasePath;
+    ingest::ReaderLimits readerLimits;
+    std::map<QString, qint64> known;  // see FineTuner::m_tokenCounts
+    int segmentLength = 0;
+
+    // Reads and tokenises what is not known yet (the new counts go to `learned`); files that
+    // cannot be read are listed, not fatal. `cancel` stops the reading of a file.
+    CorpusCount count(const FineTuneSettings& settings, std::map<QString, qint64>* learned,
+                      const std::atomic<bool>* cancel = nullptr) const;
+};
 
 class FineTuner {
 public:
@@ -27,6 +44,9 @@ public:
 
     // Reads and tokenises the corpus; files that cannot be read are listed, not fatal.
     CorpusCount count(const FineTuneSettings& settings);
+    // The same in two halves: a counter to run elsewhere, and what it learned, kept for next time.
+    CorpusCounter counter(const FineTuneSettings& settings) const;
+    void learn(const std::map<QString, qint64>& counts);
     // Time, memory and disk of the run on the loaded model's device (times a matrix product).
     FineTuneEstimate estimate(const FineTuneSettings& settings);
 

@@ -45,6 +45,11 @@ public:
         return slot;
     }
 
+    void learnTokenCounts(const std::map<QString, qint64>& counts) {
+        if (m_fineTuner)
+            m_fineTuner->learn(counts);
+    }
+
     void setReaderLimits(const ingest::ReaderLimits& limits) {
         m_readerLimits = limits;
         if (m_fineTuner)
@@ -322,6 +327,7 @@ QString parameterCount(double n) {
 }  // namespace
 
 ModelService::ModelService(QObject* parent) : QObject(parent) {
+    m_counting.setMaxThreadCount(1);
     qRegisterMetaType<ModelSettings>();
     qRegisterMetaType<AskSettings>();
     qRegisterMetaType<DeviceChoice>();
@@ -340,7 +346,9 @@ ModelService::ModelService(QObject* parent) : QObject(parent) {
 }
 
 ModelService::~ModelService() {
+    m_closing = true;  // a file being counted stops being read
     m_pool.waitForDone();
+    m_counting.waitForDone();
     m_worker->stopAnswer = true;
     m_worker->stopFineTune = true;  // a run keeps a checkpoint and is offered again at the next start
     m_worker->shuttingDown = true;
@@ -468,7 +476,17 @@ void ModelService::countCorpus(const FineTuneSettings& settings) {
     QMetaObject::invokeMethod(
         m_worker,
         [this, worker = m_worker, settings] {
-            worker->withFineTuner(0, [&](FineTuner& tuner) { Q_EMIT corpusCounted(tuner.count(settings)); });
+            // Only the counter is made here. Reading and tokenizing go to the counting thread, one
+            // request after another, so that the last answer is for the last request.
+            worker->withFineTuner(0, [&](FineTuner& tuner) {
+                m_counting.start([this, worker, counter = tuner.counter(settings), settings] {
+                    std::map<QString, qint64> learned;
+                    const CorpusCount count = counter.count(settings, &learned, &m_closing);
+                    QMetaObject::invokeMethod(
+                        worker, [worker, learned] { worker->learnTokenCounts(learned); }, Qt::QueuedConnection);
+                    Q_EMIT corpusCounted(count);
+                });
+            });
         },
         Qt::QueuedConnection);
 }

@@ -37,7 +37,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
                          e.what_without_backtrace() + ")");
     }
     if (std::filesystem::exists(model_dir / "tokenizer.model")) {
-        impl->tokenizer = Tokenizer::load(model_dir / "tokenizer.model");
+        impl->tokenizer = std::make_shared<const Tokenizer>(Tokenizer::load(model_dir / "tokenizer.model"));
     }
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -70,7 +70,7 @@ DType Engine::memory_dtype() const {
     return compute_dtype(to_scalar_type(stored), to_device(m_impl->options.device)) == at::kFloat ? DType::F32 : stored;
 }
 bool Engine::has_tokenizer() const {
-    return m_impl->tokenizer.has_value();
+    return m_impl->tokenizer != nullptr;
 }
 
 const Tokenizer& Engine::tokenizer() const {
@@ -78,6 +78,11 @@ const Tokenizer& Engine::tokenizer() const {
         throw ModelError(m_impl->dir.string() + " has no tokenizer.model: give token ids instead of text");
     }
     return *m_impl->tokenizer;
+}
+
+std::shared_ptr<const Tokenizer> Engine::shared_tokenizer() const {
+    tokenizer();  // the same refusal without one
+    return m_impl->tokenizer;
 }
 
 Generation Engine::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,

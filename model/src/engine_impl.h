@@ -6,6 +6,7 @@
 #include "uio/model/engine.h"
 #include "uio/model/error.h"
 
+#include <memory>
 #include <optional>
 
 namespace uio::model {
@@ -13,7 +14,7 @@ namespace uio::model {
 struct Engine::Impl {
     EngineOptions options;
     Llama model{nullptr};
-    std::optional<Tokenizer> tokenizer;
+    std::shared_ptr<const Tokenizer> tokenizer;  // shared with threads that outlive a reload
     std::filesystem::path dir;
     Adapter adapter{nullptr};
     std::optional<AdapterInfo> adapter_info;       // hashing the weights is costly: once per adapter

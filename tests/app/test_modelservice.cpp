@@ -2,8 +2,10 @@
 // compresses (the answer goes first, compression resumes), failures as messages.
 
 #include "patience.h"
+#include "testfiles.h"
 #include "uio/app/libraryservice.h"
 #include "uio/app/modelservice.h"
+#include "uio/common/units.h"
 #include "uio/model/engine.h"
 #include "uio/model/model_maker.h"
 #include "uio/model/runtime.h"
@@ -149,8 +151,23 @@ void TestModelService::requestsAreServedWhileADocumentCompresses() {
     const QList<QVariant> last = progress.last();
     qInfo(
         "at segment %lld of %lld (a batch every %.1f ms so far): folder inspected in %lld ms, corpus counted "
-        "on the model thread in %lld ms, messages loaded in %lld ms",
+        "in %lld ms, messages loaded in %lld ms",
         last.at(1).toLongLong(), last.at(2).toLongLong(), batchMs, inspectedAt, countedAt, messagesAt);
+
+    // A corpus file that takes its reader seconds (a decompression bomb, stopped at its memory
+    // limit) is read off the model thread: compression goes on meanwhile.
+    const QString bomb = m_dir.filePath(QStringLiteral("bomb.pdf"));
+    testfiles::writeBombPdf(bomb, qint64(16) << 30);
+    service.setReaderLimits({300 * uio::kMegabyte, 3600});
+    countedAt = -1;
+    const qint64 batchesBefore = progress.count();
+    count.files = {bomb};
+    service.countCorpus(count);
+    UIO_TRY_VERIFY(countedAt >= 0);
+    const qint64 batchesMeanwhile = progress.count() - batchesBefore;
+    qInfo("%lld batches compressed while the bomb's reader ran", batchesMeanwhile);
+    QVERIFY(batchesMeanwhile > 0);
+    QCOMPARE(finished.count(), 0);
     service.cancel(book);
     UIO_TRY_COMPARE(paused.count(), 1);
 }

@@ -121,6 +121,8 @@ private:
     QThread m_thread;
     ModelWorker* m_worker = nullptr;  // lives on m_thread
     QThreadPool m_pool;               // work that never touches the loaded model
+    QThreadPool m_counting;           // corpus counts, one at a time, in order
+    std::atomic<bool> m_closing{false};
 };
 
 }  // namespace uio::app

@@ -71,6 +71,8 @@ public:
     DType memory_dtype() const;
     bool has_tokenizer() const;
     const Tokenizer& tokenizer() const;  // throws when the folder has no tokenizer.model
+    // The same, for another thread: it stays valid after the engine is gone (thread-safe).
+    std::shared_ptr<const Tokenizer> shared_tokenizer() const;
 
     // Streams each chosen id (EOS excluded) to on_token; stops on EOS, the token limit, a full
     // context, or `cancel` (checked before every token).
