@@ -2,8 +2,7 @@
 # The unit tests under AddressSanitizer, LeakSanitizer and UBSan: builds build-asan with the
 # system compiler (UIO_SANITIZE_ADDRESS; -O1, fast to build, still quick to run) and runs the
 # tests labelled "unit" (other ctest options replace that). A sanitizer report fails the test
-# that made it. `scripts/sanitize.sh -L gui` runs the window tests there too: slower, and
-# test_setup once waited in vain there on a loaded machine (not yet explained).
+# that made it. `scripts/sanitize.sh -L gui` runs the window tests there too (slower).
 # Needs what scripts/setup.sh installs. Usage: scripts/sanitize.sh [ctest options]
 set -euo pipefail
 

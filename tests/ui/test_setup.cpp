@@ -179,10 +179,15 @@ void TestSetup::settingsMeasureAndPurgeTheCache() {
     engine->save_adapter(second.toStdString());
     settings.adapterPath = second;
     const QString secondFingerprint = QString::fromStdString(engine->adapter_info().fingerprint);
-    QSignalSpy identified(&model, &uio::app::ModelService::modelIdentified);
+    // This adapter's identification, not a late one of an earlier load. Heard on this thread, after
+    // the window (connected first, also queued): a QSignalSpy would hear it on the model thread,
+    // before the window has it, and the dialog below could then measure with the old adapter.
+    QString identified;
+    QObject listener;
+    connect(&model, &uio::app::ModelService::modelIdentified, &listener,
+            [&identified](const QString&, const QString& adapter) { identified = adapter; });
     model.configure(settings);
-    // This adapter's identification, not a late one of an earlier load (the window hears it first).
-    UIO_TRY_VERIFY(!identified.isEmpty() && identified.last().at(1).toString() == secondFingerprint);
+    UIO_TRY_COMPARE(identified, secondFingerprint);
     window.findChild<QAction*>(QStringLiteral("settingsAction"))->trigger();
     dialog = window.findChild<QDialog*>(QStringLiteral("settingsDialog"));
     usage = dialog->findChild<QLabel*>(QStringLiteral("cacheUsage"));
