@@ -137,13 +137,6 @@ void FineTuner::learn(const std::map<QString, qint64>& counts) {
     m_tokenCounts.insert(counts.begin(), counts.end());
 }
 
-CorpusCount FineTuner::count(const FineTuneSettings& s) {
-    std::map<QString, qint64> learned;
-    const CorpusCount result = counter(s).count(s, &learned);
-    learn(learned);
-    return result;
-}
-
 FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
     const std::string device = s.device.isEmpty() ? m_engine.device() : model::check_device(s.device.toStdString());
     const model::DType dtype = s.dtype.isEmpty() ? m_engine.dtype() : model::parse_dtype(s.dtype.toStdString());

@@ -42,9 +42,8 @@ public:
     // What the reader process of each corpus file may use (Settings, "Reading documents").
     void setReaderLimits(const ingest::ReaderLimits& limits) { m_readerLimits = limits; }
 
-    // Reads and tokenises the corpus; files that cannot be read are listed, not fatal.
-    CorpusCount count(const FineTuneSettings& settings);
-    // The same in two halves: a counter to run elsewhere, and what it learned, kept for next time.
+    // Counting the corpus's tokens, in two halves: a counter to run on another thread, and what it
+    // learned, kept for next time.
     CorpusCounter counter(const FineTuneSettings& settings) const;
     void learn(const std::map<QString, qint64>& counts);
     // Time, memory and disk of the run on the loaded model's device (times a matrix product).
