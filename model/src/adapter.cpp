@@ -38,6 +38,20 @@ int64_t parse_int(const std::map<std::string, std::string>& meta, const std::str
     throw ModelError(file + ": adapter metadata \"" + key + "\" is missing or not a number");
 }
 
+const char* origin_name(AdapterOrigin::Kind kind) {
+    switch (kind) {
+        case AdapterOrigin::Kind::Created:
+            return "created";
+        case AdapterOrigin::Kind::Imported:
+            return "imported";
+        case AdapterOrigin::Kind::Trained:
+            return "trained";
+        case AdapterOrigin::Kind::Unknown:
+            break;
+    }
+    return "unknown";
+}
+
 }  // namespace
 
 LoraImpl::LoraImpl(int64_t in, int64_t out, int64_t rank) {
@@ -105,6 +119,7 @@ Adapter make_adapter(const LlamaConfig& base, const std::string& base_fingerprin
                      const AdapterConfig& config, uint64_t seed) {
     Adapter adapter(base, config);
     adapter->base_fingerprint = base_fingerprint;
+    adapter->origin.kind = AdapterOrigin::Kind::Created;
     at::Generator generator = at::detail::createCPUGenerator(seed);
     torch::NoGradGuard no_grad;
     for (auto& item : adapter->named_parameters()) {
@@ -134,6 +149,7 @@ AdapterInfo adapter_info(const AdapterImpl& adapter, const LlamaConfig& base) {
     AdapterInfo info;
     info.config = adapter.config;
     info.base_fingerprint = adapter.base_fingerprint;
+    info.origin = adapter.origin;
     info.n_layer = base.n_layer;
     info.n_embd = base.n_embd;
     uint64_t hash = 0;
@@ -161,7 +177,10 @@ void save_adapter(const AdapterImpl& adapter, const LlamaConfig& base, const std
                        {"alpha", std::to_string(c.alpha)},
                        {"base_fingerprint", adapter.base_fingerprint},
                        {"hidden_size", std::to_string(base.n_embd)},
-                       {"num_layers", std::to_string(base.n_layer)}});
+                       {"num_layers", std::to_string(base.n_layer)},
+                       {"origin", origin_name(adapter.origin.kind)},
+                       {"trained_steps", std::to_string(adapter.origin.steps)},
+                       {"corpus_tokens", std::to_string(adapter.origin.corpus_tokens)}});
 }
 
 AdapterInfo read_adapter_info(const std::filesystem::path& path) {
@@ -188,6 +207,15 @@ AdapterInfo read_adapter_info(const std::filesystem::path& path) {
     info.base_fingerprint = meta.count("base_fingerprint") ? meta.at("base_fingerprint") : "";
     info.n_embd = parse_int(meta, "hidden_size", name);
     info.n_layer = parse_int(meta, "num_layers", name);
+    if (meta.count("origin")) {
+        const std::string& origin = meta.at("origin");
+        info.origin.kind = origin == "created"    ? AdapterOrigin::Kind::Created
+                           : origin == "imported" ? AdapterOrigin::Kind::Imported
+                           : origin == "trained"  ? AdapterOrigin::Kind::Trained
+                                                  : AdapterOrigin::Kind::Unknown;
+        info.origin.steps = meta.count("trained_steps") ? parse_int(meta, "trained_steps", name) : 0;
+        info.origin.corpus_tokens = meta.count("corpus_tokens") ? parse_int(meta, "corpus_tokens", name) : 0;
+    }
     for (const auto& [tensor, entry] : file.entries()) {
         int64_t n = 1;
         for (const int64_t d : entry.shape)
@@ -209,6 +237,7 @@ Adapter adapter_from_authors_list(const std::vector<at::Tensor>& tensors, const 
     c.rank = tensors[1].dim() == 2 ? tensors[1].size(0) : 0;
     Adapter adapter(model.config, c);
     adapter->base_fingerprint = model_fingerprint(model);
+    adapter->origin.kind = AdapterOrigin::Kind::Imported;
     // Targets in the checkpoint's order.
     std::vector<std::pair<std::string, at::Tensor*>> order{{"e_mem", &adapter->e_mem}};
     for (int64_t k = 0; k < L; ++k) {
@@ -262,6 +291,7 @@ Adapter load_adapter(const std::filesystem::path& path, const LlamaImpl& model) 
     }
     Adapter adapter(c, info.config);
     adapter->base_fingerprint = info.base_fingerprint;
+    adapter->origin = info.origin;
     const SafetensorsFile file(path);
     torch::NoGradGuard no_grad;
     auto parameters = adapter->named_parameters();

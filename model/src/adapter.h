@@ -8,7 +8,8 @@
 //   "layers.k.transfer.k.A" [r, d] "layers.k.transfer.k.B" [K*D, r]
 //   "layers.k.transfer.v.A" [r, d] "layers.k.transfer.v.B" [K*D, r]
 // with metadata format "uio-adapter", version "1", segment_length, memory_tokens, rank, alpha,
-// base_fingerprint, hidden_size, num_layers.
+// base_fingerprint, hidden_size, num_layers, and (since origins are recorded) origin ("created",
+// "imported", "trained"), trained_steps, corpus_tokens.
 #pragma once
 
 #include "llama.h"
@@ -43,6 +44,7 @@ public:
 
     AdapterConfig config;
     std::string base_fingerprint;
+    AdapterOrigin origin;
     at::Tensor e_mem;  // (C)
     at::Tensor e_rep;  // (C)
     torch::nn::ModuleList layers{nullptr};

@@ -320,6 +320,9 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
         if (step > 0)
             optimiser.restore(SafetensorsFile(saved / "optimiser.safetensors"), step);
 
+        int64_t corpus_tokens = 0;
+        for (const auto& stream : streams)
+            corpus_tokens += static_cast<int64_t>(stream.size());
         const Samples samples = cut_samples(streams, T, l, config.eval_share, config.seed, model.device());
         const auto n_train = static_cast<int64_t>(samples.train.size());
         TrainingSummary summary;
@@ -397,6 +400,9 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
             const double lr = learning_rate_at(config, step);
             optimiser.step(lr);
             ++step;
+            adapter.origin.kind = AdapterOrigin::Kind::Trained;
+            ++adapter.origin.steps;
+            adapter.origin.corpus_tokens = corpus_tokens;
 
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             TrainingEvent event;

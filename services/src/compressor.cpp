@@ -37,22 +37,84 @@ int64_t Compressor::segment_length() const {
 }
 
 std::vector<int32_t> Compressor::tokenize_for(int64_t document_id, int64_t key) {
-    std::vector<int32_t> tokens = tokens_of(document_id);
+    int64_t text_bytes = 0;
+    std::vector<int32_t> tokens = tokens_of(document_id, &text_bytes);
     const auto l = static_cast<size_t>(segment_length());
+    const size_t full = tokens.size() / l * l;
+    // Where each segment starts in the text: the bytes its tokens decode to, counted up. A
+    // tokenizer that normalizes the text decodes to other bytes; then the count is scaled.
+    const model::Tokenizer& tokenizer = m_engine.tokenizer();
+    std::vector<int64_t> offsets{0};
+    int64_t bytes = 0;
+    for (size_t i = 0; i < full; ++i) {
+        bytes += static_cast<int64_t>(tokenizer.token_bytes(tokens[i], i == 1).size());
+        if ((i + 1) % l == 0)
+            offsets.push_back(bytes);
+    }
+    for (size_t i = full; i < tokens.size(); ++i)
+        bytes += static_cast<int64_t>(tokenizer.token_bytes(tokens[i], i == 1).size());
+    for (int64_t& offset : offsets)
+        offset = bytes > 0 ? std::min(text_bytes, offset * text_bytes / bytes) : 0;
     storage::MemoryCache(m_db).set_tokens(
-        key, {static_cast<int64_t>(tokens.size()),
-              std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(tokens.size() / l * l), tokens.end())});
+        key,
+        {static_cast<int64_t>(tokens.size()),
+         std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(full), tokens.end()), std::move(offsets)});
     return tokens;
 }
 
-std::vector<int32_t> Compressor::tokens_of(int64_t document_id) {
+std::vector<int32_t> Compressor::tokens_of(int64_t document_id, int64_t* text_bytes) {
     storage::Documents documents(m_db);
     const auto text = documents.text(document_id);
     if (!text)
         throw std::runtime_error("document " + std::to_string(document_id) + " is not in the library");
     auto tokens = m_engine.tokenizer().encode(text->text);
     documents.set_token_count(document_id, static_cast<int64_t>(tokens.size()));
+    if (text_bytes)
+        *text_bytes = static_cast<int64_t>(text->text.size());
     return tokens;
+}
+
+Compressor::Outline Compressor::outline(int64_t document_id) {
+    const int64_t l = segment_length();
+    storage::MemoryCache cache(m_db);
+    const int64_t key = cache.key_id(key_for(sha_of(document_id)));
+    auto known = cache.tokens(key);
+    if (!known || known->segment_offsets.size() != static_cast<size_t>(known->count / l + 1)) {
+        tokenize_for(document_id, key);  // once for memories made before offsets were recorded
+        known = cache.tokens(key);
+    }
+    Outline outline;
+    outline.segments_total = known->count / l;
+    for (const int64_t index : cache.indices(key)) {
+        if (index < outline.segments_total)
+            outline.stored.push_back(index);
+    }
+    outline.tail = std::move(known->tail);
+    outline.segment_offsets = std::move(known->segment_offsets);
+    return outline;
+}
+
+std::vector<std::optional<model::MemoryBlob>> Compressor::load_segments(int64_t document_id,
+                                                                        const std::vector<int64_t>& indices) {
+    storage::MemoryCache cache(m_db);
+    const auto key = cache.find_key(key_for(sha_of(document_id)));
+    std::vector<std::optional<model::MemoryBlob>> blobs;
+    for (const int64_t index : indices) {
+        auto segment = key ? cache.get(*key, index) : std::nullopt;
+        if (!segment) {
+            if (key)
+                cache.remove(*key, index);  // damaged: compressed again by the next run
+            blobs.emplace_back();
+            continue;
+        }
+        model::MemoryBlob blob;
+        blob.dtype = model::parse_dtype(segment->info.dtype);
+        blob.shape = segment->info.shape;
+        blob.bytes = std::move(segment->bytes);
+        blob.checksum = segment->info.checksum;
+        blobs.emplace_back(std::move(blob));
+    }
+    return blobs;
 }
 
 CompressionOutcome Compressor::run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress,

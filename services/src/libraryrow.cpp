@@ -1,5 +1,7 @@
 #include "uio/services/libraryrow.h"
 
+#include "uio/storage/passages.h"
+
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -15,14 +17,25 @@ storage::NewDocument libraryRow(const ingest::IngestedDocument& doc, const QStri
     row.source_path = QFileInfo(sourcePath).absoluteFilePath().toStdString();
     row.format = doc.format.toStdString();
     row.text = doc.text.toStdString();
+    // Ingestion counts UTF-16 code units; the library counts bytes of the UTF-8 text.
+    std::vector<int64_t> offsets;
+    for (const ingest::Section& s : doc.sections)
+        offsets.push_back(s.offset);
+    for (const ingest::PageSpan& p : doc.pages) {
+        offsets.push_back(p.begin);
+        offsets.push_back(p.end);
+    }
+    const std::vector<int64_t> bytes = storage::utf8_offsets(row.text, offsets);
+    size_t next = 0;
     QJsonArray sections, pages;
     for (const ingest::Section& s : doc.sections) {
         sections.append(QJsonObject{{QStringLiteral("title"), s.title},
                                     {QStringLiteral("level"), s.level},
-                                    {QStringLiteral("offset"), static_cast<qint64>(s.offset)}});
+                                    {QStringLiteral("offset"), static_cast<qint64>(bytes[next++])}});
     }
     for (const ingest::PageSpan& p : doc.pages) {
-        pages.append(QJsonArray{p.page, static_cast<qint64>(p.begin), static_cast<qint64>(p.end)});
+        const auto begin = static_cast<qint64>(bytes[next++]);
+        pages.append(QJsonArray{p.page, begin, static_cast<qint64>(bytes[next++])});
     }
     row.sections_json = QJsonDocument(sections).toJson(QJsonDocument::Compact).toStdString();
     row.page_map_json = QJsonDocument(pages).toJson(QJsonDocument::Compact).toStdString();

@@ -91,16 +91,26 @@ Role role_named(const std::string& name) {
     return Role::System;
 }
 
+// A message's sources; none when the stored JSON is damaged.
+nlohmann::json sources_of(const Message& message) {
+    auto sources = nlohmann::json::parse(message.sources_json, nullptr, false);
+    return sources.is_array() ? sources : nlohmann::json::array();
+}
+
 }  // namespace
 
-int64_t Chats::add_message(int64_t chat_id, Role role, const std::string& content, bool complete) {
+int64_t Chats::add_message(int64_t chat_id, Role role, const std::string& content, bool complete,
+                           const std::string& sources_json) {
     Transaction transaction(m_db);
-    Statement insert(m_db, "INSERT INTO messages(chat_id, role, content, complete, created_at) VALUES (?, ?, ?, ?, ?)");
+    Statement insert(m_db,
+                     "INSERT INTO messages(chat_id, role, content, complete, created_at, sources) "
+                     "VALUES (?, ?, ?, ?, ?, ?)");
     insert.bind(1, chat_id)
         .bind(2, role_name(role))
         .bind(3, content)
         .bind(4, int64_t{complete})
         .bind(5, now_ms())
+        .bind(6, sources_json)
         .run();
     const int64_t id = m_db.last_insert_rowid();
     touch(chat_id);
@@ -124,13 +134,15 @@ void Chats::delete_message(int64_t message_id) {
 }
 
 std::vector<Message> Chats::messages(int64_t chat_id) {
-    Statement select(
-        m_db, "SELECT id, chat_id, role, content, complete, created_at FROM messages WHERE chat_id = ? ORDER BY id");
+    Statement select(m_db,
+                     "SELECT id, chat_id, role, content, complete, created_at, sources FROM messages "
+                     "WHERE chat_id = ? ORDER BY id");
     select.bind(1, chat_id);
     std::vector<Message> result;
     while (select.step()) {
         result.push_back({select.column_int(0), select.column_int(1), role_named(select.column_text(2)),
-                          select.column_text(3), select.column_int(4) != 0, select.column_int(5)});
+                          select.column_text(3), select.column_int(4) != 0, select.column_int(5),
+                          select.column_text(6)});
     }
     return result;
 }
@@ -143,6 +155,13 @@ std::string Chats::export_markdown(int64_t chat_id) {
     for (const Message& m : messages(chat_id)) {
         const std::string who = m.role == Role::User ? "You" : m.role == Role::Assistant ? "Assistant" : "System";
         out += "\n**" + who + ":**\n\n" + m.content + (m.complete ? "" : "\n\n*(answer interrupted)*") + "\n";
+        std::string cited;
+        for (const auto& source : sources_of(m)) {
+            if (source.is_object() && source.contains("label") && source["label"].is_string())
+                cited += (cited.empty() ? "" : " · ") + source["label"].get<std::string>();
+        }
+        if (!cited.empty())
+            out += "\n*Sources: " + cited + "*\n";
     }
     return out;
 }
@@ -156,7 +175,8 @@ std::string Chats::export_json(int64_t chat_id) {
         messages_json.push_back({{"role", role_name(m.role)},
                                  {"content", m.content},
                                  {"complete", m.complete},
-                                 {"created_at", m.created_at}});
+                                 {"created_at", m.created_at},
+                                 {"sources", sources_of(m)}});
     }
     const nlohmann::json json = {{"title", chat->title},
                                  {"created_at", chat->created_at},

@@ -1,6 +1,7 @@
 #include "uio/storage/documents.h"
 
 #include "uio/storage/library.h"
+#include "uio/storage/passages.h"
 #include "uio/storage/statement.h"
 
 namespace uio::storage {
@@ -44,8 +45,11 @@ Documents::Added Documents::add(const NewDocument& document) {
     }
     insert.run();
     const int64_t id = m_db.last_insert_rowid();
-    Statement text(m_db, "INSERT INTO document_texts(document_id, text, sections, page_map) VALUES (?, ?, ?, ?)");
+    Statement text(m_db,
+                   "INSERT INTO document_texts(document_id, text, sections, page_map, offsets) "
+                   "VALUES (?, ?, ?, ?, 'utf8')");
     text.bind(1, id).bind(2, document.text).bind(3, document.sections_json).bind(4, document.page_map_json).run();
+    Passages(m_db).index_in_transaction(id);
     transaction.commit();
     return {id, true};
 }

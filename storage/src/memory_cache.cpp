@@ -156,17 +156,23 @@ void MemoryCache::set_tokens(int64_t key, const Tokens& tokens) {
         for (size_t b = 0; b < 4; ++b)
             tail[4 * i + b] = static_cast<std::byte>((id >> (8 * b)) & 0xFF);
     }
-    Statement update(m_db, "UPDATE memory_keys SET token_count = ?, tail = ? WHERE id = ?");
-    update.bind(1, tokens.count).bind_blob(2, tail).bind(3, key).run();
+    std::vector<std::byte> offsets(tokens.segment_offsets.size() * 8);
+    for (size_t i = 0; i < tokens.segment_offsets.size(); ++i) {
+        const auto offset = static_cast<uint64_t>(tokens.segment_offsets[i]);
+        for (size_t b = 0; b < 8; ++b)
+            offsets[8 * i + b] = static_cast<std::byte>((offset >> (8 * b)) & 0xFF);
+    }
+    Statement update(m_db, "UPDATE memory_keys SET token_count = ?, tail = ?, segment_offsets = ? WHERE id = ?");
+    update.bind(1, tokens.count).bind_blob(2, tail).bind_blob(3, offsets).bind(4, key).run();
 }
 
 std::optional<MemoryCache::Tokens> MemoryCache::tokens(int64_t key) {
-    Statement select(m_db, "SELECT token_count, tail FROM memory_keys WHERE id = ?");
+    Statement select(m_db, "SELECT token_count, tail, segment_offsets FROM memory_keys WHERE id = ?");
     select.bind(1, key);
     if (!select.step() || select.is_null(0))
         return std::nullopt;  // an empty tail is stored as NULL
     const std::vector<std::byte> bytes = select.column_blob(1);
-    Tokens tokens{select.column_int(0), {}};
+    Tokens tokens{select.column_int(0), {}, {}};
     if (tokens.count < 0 || bytes.size() % 4 != 0 || static_cast<int64_t>(bytes.size() / 4) > tokens.count)
         return std::nullopt;  // damaged: the caller tokenizes again
     for (size_t i = 0; i < bytes.size(); i += 4) {
@@ -174,6 +180,18 @@ std::optional<MemoryCache::Tokens> MemoryCache::tokens(int64_t key) {
         for (int b = 0; b < 4; ++b)
             id |= static_cast<uint32_t>(std::to_integer<uint8_t>(bytes[i + b])) << (8 * b);
         tokens.tail.push_back(static_cast<int32_t>(id));
+    }
+    // Offsets that are not a rising sequence (damage, or none recorded) read as none.
+    const std::vector<std::byte> offsets = select.column_blob(2);
+    for (size_t i = 0; offsets.size() % 8 == 0 && i < offsets.size(); i += 8) {
+        uint64_t offset = 0;
+        for (int b = 0; b < 8; ++b)
+            offset |= static_cast<uint64_t>(std::to_integer<uint8_t>(offsets[i + b])) << (8 * b);
+        if (!tokens.segment_offsets.empty() && static_cast<int64_t>(offset) < tokens.segment_offsets.back()) {
+            tokens.segment_offsets.clear();
+            break;
+        }
+        tokens.segment_offsets.push_back(static_cast<int64_t>(offset));
     }
     return tokens;
 }

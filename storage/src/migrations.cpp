@@ -150,7 +150,33 @@ ALTER TABLE memory_keys ADD COLUMN token_count INTEGER;
 ALTER TABLE memory_keys ADD COLUMN tail BLOB;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6};
+// 7: the passage index (FTS5, bm25) and what cites it. Page and section maps written before
+// counted UTF-16 code units ('utf16'); indexing a document rewrites them in bytes of the UTF-8
+// text. Each memory key records where its segments start in the text, and each answer its sources.
+constexpr const char* kMigration7 = R"sql(
+ALTER TABLE document_texts ADD COLUMN offsets TEXT NOT NULL DEFAULT 'utf16';
+ALTER TABLE document_texts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE passages(
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    byte_begin INTEGER NOT NULL,
+    byte_end INTEGER NOT NULL,
+    page_first INTEGER,
+    page_last INTEGER,
+    section TEXT NOT NULL DEFAULT '',
+    UNIQUE(document_id, ordinal)
+);
+CREATE VIRTUAL TABLE passage_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER passage_gone AFTER DELETE ON passages BEGIN
+    DELETE FROM passage_text WHERE rowid = old.id;
+END;
+ALTER TABLE memory_keys ADD COLUMN segment_offsets BLOB;
+ALTER TABLE messages ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
+                                       kMigration5, kMigration6, kMigration7};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 namespace uio::storage {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Applies the migrations after the database's version, up to `target`.
 void migrate(Database& db, int target = kSchemaVersion);

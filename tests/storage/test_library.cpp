@@ -8,6 +8,7 @@
 #include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
+#include "uio/storage/passages.h"
 #include "uio/storage/statement.h"
 
 #include <QCryptographicHash>
@@ -71,15 +72,32 @@ void TestLibrary::createsTheCurrentSchema() {
 void TestLibrary::migratesAFileOfTheFirstSchema() {
     {
         Database db(path().toStdString());
-        migrate(db, 1);  // a library written by the first release
+        migrate(db, 1);  // a library written by the first release, as it wrote it
         QCOMPARE(db.user_version(), 1);
-        Documents(db).add(sampleDocument("aa"));
+        db.exec("INSERT INTO documents(id, sha256, title, format, added_at) VALUES (1, 'aa', 'Moby-Dick', 'txt', 0)");
+        // Its maps counted UTF-16 code units: "Ç" is one unit and two bytes, "𝄞" two units and four bytes.
+        db.exec(
+            "INSERT INTO document_texts(document_id, text, sections, page_map) VALUES (1, "
+            "'Ç𝄞 Call me Ishmael. Some years ago', '[{\"title\":\"Loomings\",\"level\":1,\"offset\":4}]', "
+            "'[[1,0,19],[2,19,33]]')");
     }
     Library library(path().toStdString());
     QCOMPARE(library.schema_version(), Library::latest_schema_version());
     Documents documents(library.db());
     QCOMPARE(documents.list().size(), size_t(1));
     QCOMPARE(documents.list().front().document.title, std::string("Moby-Dick"));
+    // Indexed on the first chance, its maps rewritten in bytes of the UTF-8 text.
+    Passages passages(library.db());
+    QCOMPARE(passages.unindexed_count(), int64_t(1));
+    QCOMPARE(passages.index_next(), std::optional<int64_t>(1));
+    QCOMPARE(passages.unindexed_count(), int64_t(0));
+    QCOMPARE(passages.index_next(), std::optional<int64_t>());
+    QCOMPARE(documents.text(1)->sections_json, std::string(R"([{"level":1,"offset":7,"title":"Loomings"}])"));
+    QCOMPARE(documents.text(1)->page_map_json, std::string("[[1,0,22],[2,22,36]]"));
+    const auto hits = passages.search("Who is Ishmael?", {1});
+    QCOMPARE(hits.size(), size_t(1));
+    QCOMPARE(hits.front().passage.section, std::string("Loomings"));
+    QVERIFY2(hits.front().snippet.find("[Ishmael]") != std::string::npos, hits.front().snippet.c_str());
     // The later tables work on the migrated file.
     Chats chats(library.db());
     const int64_t chat = chats.create("About whales", {documents.list().front().document.id});

@@ -30,8 +30,19 @@ struct AdapterConfig {
     double alpha = 512.0;
 };
 
+// How an adapter came to be, as its file records it. An adapter that was never trained makes
+// memories no model can read (and they may mislead it).
+struct AdapterOrigin {
+    enum class Kind { Unknown, Created, Imported, Trained };
+    Kind kind = Kind::Unknown;  // Unknown: a file written before origins were recorded
+    int64_t steps = 0;          // optimiser steps, all runs together
+    int64_t corpus_tokens = 0;  // of the last run's corpus
+    bool trained() const { return kind == Kind::Imported || steps > 0; }
+};
+
 struct AdapterInfo {
     AdapterConfig config;
+    AdapterOrigin origin;
     std::string base_fingerprint;  // of the base model it belongs to
     std::string fingerprint;       // of the adapter's own weights
     int64_t n_layer = 0;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace uio::services {
 
@@ -40,8 +41,8 @@ public:
 
     // The cache key of a document under the engine's model and adapter.
     storage::MemoryKey key_for(const std::string& document_sha256) const;
-    // BOS + the document's text.
-    std::vector<int32_t> tokens_of(int64_t document_id);
+    // BOS + the document's text; `text_bytes` gets the text's length.
+    std::vector<int32_t> tokens_of(int64_t document_id, int64_t* text_bytes = nullptr);
 
     // The whole document: CompressionRun's batches until done or `control` stops it between two.
     CompressionOutcome run(int64_t document_id, const std::function<void(const CompressionProgress&)>& progress = {},
@@ -56,6 +57,20 @@ public:
         bool complete() const { return static_cast<int64_t>(segments.size()) == segments_total; }
     };
     Loaded load(int64_t document_id);
+    // What a chat needs to choose among the document's memories without reading any: which
+    // segments are stored, where each starts in the text (bytes; segments_total + 1 offsets, the
+    // last where the tail starts) and the tail. Tokenizes only when nothing was recorded.
+    struct Outline {
+        std::vector<int64_t> stored;
+        int64_t segments_total = 0;
+        std::vector<int32_t> tail;
+        std::vector<int64_t> segment_offsets;
+    };
+    Outline outline(int64_t document_id);
+    // These segments' memories; nothing for one that is missing or damaged (then dropped, so that
+    // the next run compresses it again).
+    std::vector<std::optional<model::MemoryBlob>> load_segments(int64_t document_id,
+                                                                const std::vector<int64_t>& indices);
     // How many segments of the document are stored (cheap: no blob is read).
     int64_t stored_segments(int64_t document_id);
 

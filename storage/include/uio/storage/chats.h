@@ -32,6 +32,9 @@ struct Message {
     std::string content;
     bool complete = true;  // false while an answer streams (or if the program died meanwhile)
     int64_t created_at = 0;
+    // What an answer was made from: a JSON array of {"kind": "passage" | "memory", "document_id",
+    // "title", "label", "page", "section", "begin", "end", ...}, written before the answer streams.
+    std::string sources_json = "[]";
 };
 
 class Chats {
@@ -44,7 +47,8 @@ public:
     void rename(int64_t id, const std::string& title);
     void remove(int64_t id);
 
-    int64_t add_message(int64_t chat_id, Role role, const std::string& content, bool complete = true);
+    int64_t add_message(int64_t chat_id, Role role, const std::string& content, bool complete = true,
+                        const std::string& sources_json = "[]");
     void append_to_message(int64_t message_id, const std::string& text);
     void finish_message(int64_t message_id);
     void delete_message(int64_t message_id);

@@ -1,6 +1,7 @@
 // Documents of the library: added once per content (sha256), with their text, sections and page
-// map (JSON made by the ingestion), renamed, deleted with everything hanging off them, listed with
-// their compression status and cache size. Borrows a Database; one thread.
+// map (JSON made by the ingestion) and indexed for search (passages.h); renamed, deleted with
+// everything hanging off them, listed with their compression status and cache size. Borrows a
+// Database; one thread.
 #pragma once
 
 #include "uio/storage/database.h"
@@ -20,8 +21,8 @@ struct NewDocument {
     std::string source_path;
     std::string format;  // "pdf", "epub", "txt", "md", "html"
     std::string text;
-    std::string sections_json = "[]";
-    std::string page_map_json = "[]";
+    std::string sections_json = "[]";  // [{"title", "level", "offset"}], offsets in bytes of `text`
+    std::string page_map_json = "[]";  // [[page, begin, end]], in bytes of `text`
     std::optional<int64_t> page_count;
 };
 

@@ -58,6 +58,9 @@ public:
     struct Tokens {
         int64_t count = 0;
         std::vector<int32_t> tail;
+        // Where segment k starts in the document's text (bytes), for every segment and then the
+        // tail: what a segment's memory covers. Empty when not recorded.
+        std::vector<int64_t> segment_offsets;
     };
     void set_tokens(int64_t key, const Tokens& tokens);
     std::optional<Tokens> tokens(int64_t key);
