@@ -10,6 +10,20 @@ namespace uio::cli {
 
 namespace {
 
+QString originName(model::AdapterOrigin::Kind kind) {
+    switch (kind) {
+        case model::AdapterOrigin::Kind::Created:
+            return QStringLiteral("created");
+        case model::AdapterOrigin::Kind::Imported:
+            return QStringLiteral("imported");
+        case model::AdapterOrigin::Kind::Trained:
+            return QStringLiteral("trained");
+        case model::AdapterOrigin::Kind::Unknown:
+            break;
+    }
+    return QStringLiteral("unknown");
+}
+
 QJsonObject infoJson(const model::AdapterInfo& info) {
     return QJsonObject{
         {QStringLiteral("segment_length"), static_cast<qint64>(info.config.segment_length)},
@@ -20,7 +34,11 @@ QJsonObject infoJson(const model::AdapterInfo& info) {
         {QStringLiteral("base_fingerprint"), QString::fromStdString(info.base_fingerprint)},
         {QStringLiteral("hidden_size"), static_cast<qint64>(info.n_embd)},
         {QStringLiteral("num_layers"), static_cast<qint64>(info.n_layer)},
-        {QStringLiteral("parameters"), static_cast<qint64>(info.n_params)}};
+        {QStringLiteral("parameters"), static_cast<qint64>(info.n_params)},
+        {QStringLiteral("origin"), originName(info.origin.kind)},
+        {QStringLiteral("trained_steps"), static_cast<qint64>(info.origin.steps)},
+        {QStringLiteral("corpus_tokens"), static_cast<qint64>(info.origin.corpus_tokens)},
+        {QStringLiteral("trained"), info.origin.trained()}};
 }
 
 int adapterNew(const QStringList& args) {

@@ -27,6 +27,7 @@ int runCompress(const QStringList& args);
 int runIngest(const QStringList& args);
 int runLibrary(const QStringList& args);
 int runChat(const QStringList& args);
+int runSearch(const QStringList& args);
 int runCache(const QStringList& args);
 int runTrain(const QStringList& args);
 int runExperiment(const QStringList& args);

@@ -2,7 +2,8 @@
 //   uio ingest FILE...      add documents (text extracted, deduplicated by content)
 //   uio library             documents, status, tokens, cache size
 //   uio compress --doc ID   compress a document into the memory cache, resuming where it stopped
-//   uio chat --doc ID "q"   ask about documents, the answer streamed and saved
+//   uio chat --doc ID "q"   ask about documents, the answer streamed and saved with its sources
+//   uio search "words"      the passages of the library that have them, best first
 //   uio cache info|purge    cache keys and their sizes; remove some
 
 #include "uio/storage/library.h"
@@ -19,9 +20,11 @@
 #include "uio/storage/documents.h"
 #include "uio/storage/jobs.h"
 #include "uio/storage/memory_cache.h"
+#include "uio/storage/passages.h"
 #include "uio/storage/statement.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QTextStream>
 
@@ -187,7 +190,12 @@ int runChat(const QStringList& args) {
           QStringLiteral("n")},
          {QStringLiteral("temperature"), QStringLiteral("0 is greedy (default 0.7)."), QStringLiteral("t")},
          {QStringLiteral("seed"), QStringLiteral("Random seed."), QStringLiteral("s")},
-         {QStringLiteral("ignore-eos"), QStringLiteral("Keep answering past the end-of-sequence token.")}});
+         {QStringLiteral("ignore-eos"), QStringLiteral("Keep answering past the end-of-sequence token.")},
+         {QStringLiteral("passage-share"),
+          QStringLiteral("Share of the model's positions for passages placed verbatim (default 0.25)."),
+          QStringLiteral("x")},
+         {QStringLiteral("untrained-memories"),
+          QStringLiteral("Use memories even when the adapter was never trained (they mean little).")}});
     parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question."));
     parseWithArguments(parser, QStringLiteral("chat"), args);
     if (parser.positionalArguments().size() != 1)
@@ -216,19 +224,98 @@ int runChat(const QStringList& args) {
     options.sampling.temperature = static_cast<float>(doubleValue(parser, QStringLiteral("temperature"), 0.7));
     options.sampling.seed = parser.value(QStringLiteral("seed")).toULongLong();
     options.ignore_eos = parser.isSet(QStringLiteral("ignore-eos"));
+    options.passage_share = doubleValue(parser, QStringLiteral("passage-share"), options.passage_share);
+    options.untrained_memories = parser.isSet(QStringLiteral("untrained-memories"));
+    const bool json = parser.isSet(QStringLiteral("json"));
     const InterruptFlag interrupted;
     const services::Answer answer = service.ask(
         chat, question, options,
-        [](const std::string& piece) {
+        [json](const std::string& piece) {
+            if (json)
+                return;
             std::fwrite(piece.data(), 1, piece.size(), stdout);
             std::fflush(stdout);
         },
         interrupted.get());
-    std::fputc('\n', stdout);
+    const QJsonArray sources = QJsonDocument::fromJson(QByteArray::fromStdString(answer.sources_json)).array();
+    if (json) {
+        printJson(QJsonDocument(QJsonObject{{QStringLiteral("chat_id"), static_cast<qint64>(chat)},
+                                            {QStringLiteral("answer"), QString::fromStdString(answer.text)},
+                                            {QStringLiteral("notices"), QJsonArray::fromStringList(answer.notices)},
+                                            {QStringLiteral("sources"), sources}}));
+        return 0;
+    }
+    QTextStream out(stdout);
+    out << "\n\nSources:" << (answer.passages.empty() ? " none placed verbatim\n" : "\n");
+    for (const QJsonValue& value : sources) {
+        const QJsonObject source = value.toObject();
+        if (source[QStringLiteral("kind")] == QLatin1String("passage")) {
+            out << "  " << source[QStringLiteral("label")].toString() << ": \""
+                << source[QStringLiteral("text")].toString().simplified() << "\"\n";
+        }
+    }
+    out.flush();  // the memories it had are in the first notice: "From 120 of 3404 parts of ..."
     QTextStream err(stderr);
     for (const QString& notice : answer.notices)
         err << notice << '\n';
     err << "chat " << chat << " (continue with --chat-id " << chat << ")\n";
+    return 0;
+}
+
+int runSearch(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Find passages in library documents: uio search [--doc 1,2] \"words\"."));
+    addDbOption(parser);
+    parser.addOptions(
+        {{QStringLiteral("doc"), QStringLiteral("Only these documents."), QStringLiteral("ids")},
+         {QStringLiteral("limit"), QStringLiteral("Passages at most (default 10)."), QStringLiteral("n")}});
+    parser.addPositionalArgument(QStringLiteral("query"), QStringLiteral("Words to look for."));
+    parseWithArguments(parser, QStringLiteral("search"), args);
+    if (parser.positionalArguments().size() != 1)
+        throw UsageError("give the words to look for as one argument");
+    auto library = openLibrary(parser);
+    storage::Passages passages(library->db());
+    std::vector<int64_t> docs;
+    if (parser.isSet(QStringLiteral("doc"))) {
+        for (const int32_t id : parseIds(parser.value(QStringLiteral("doc"))))
+            docs.push_back(id);
+    }
+    while (passages.index_next()) {
+        // A library made before the index: indexed here once, a document at a time.
+    }
+    storage::Documents documents(library->db());
+    const auto hits = passages.search(parser.positionalArguments().front().toStdString(), docs,
+                                      intValue(parser, QStringLiteral("limit"), 10));
+    QJsonArray rows;
+    QTextStream out(stdout);
+    for (const storage::PassageHit& hit : hits) {
+        const storage::Passage& p = hit.passage;
+        const auto document = documents.get(p.document_id);
+        const QString title = QString::fromStdString(document ? document->title : std::string());
+        QString place = p.page_first ? QStringLiteral("p. %1").arg(*p.page_first) : QString();
+        if (!p.section.empty())
+            place = QStringLiteral("§ %1 %2").arg(QString::fromStdString(p.section), place).trimmed();
+        if (parser.isSet(QStringLiteral("json"))) {
+            rows.append(QJsonObject{
+                {QStringLiteral("document_id"), static_cast<qint64>(p.document_id)},
+                {QStringLiteral("title"), title},
+                {QStringLiteral("passage_id"), static_cast<qint64>(p.id)},
+                {QStringLiteral("page"), p.page_first ? QJsonValue(static_cast<qint64>(*p.page_first)) : QJsonValue()},
+                {QStringLiteral("section"), QString::fromStdString(p.section)},
+                {QStringLiteral("begin"), static_cast<qint64>(p.begin)},
+                {QStringLiteral("end"), static_cast<qint64>(p.end)},
+                {QStringLiteral("score"), hit.score},
+                {QStringLiteral("snippet"), QString::fromStdString(hit.snippet)}});
+        } else {
+            out << p.document_id << "  " << title << "  " << place << "\n    "
+                << QString::fromStdString(hit.snippet).simplified() << "\n";
+        }
+    }
+    if (parser.isSet(QStringLiteral("json")))
+        printJson(QJsonDocument(rows));
+    else if (hits.empty())
+        out << "nothing found\n";
     return 0;
 }
 

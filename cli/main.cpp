@@ -34,6 +34,8 @@ const std::vector<Command>& commands() {
         {QStringLiteral("library"), QStringLiteral("list the documents of the library"), uio::cli::runLibrary},
         {QStringLiteral("chat"), QStringLiteral("ask about library documents, the answer streamed and saved"),
          uio::cli::runChat},
+        {QStringLiteral("search"), QStringLiteral("find passages of library documents, with page and snippet"),
+         uio::cli::runSearch},
         {QStringLiteral("cache"), QStringLiteral("memory cache keys and sizes (info), remove some (purge)"),
          uio::cli::runCache},
         {QStringLiteral("train"), QStringLiteral("train a UIO adapter on documents (incremental TBPTT)"),

@@ -164,6 +164,7 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
     // Relevance: the question's passages, and (for the memories) the last question's.
     std::vector<int64_t> ids(chat.document_ids.begin(), chat.document_ids.end());
     storage::Passages passages(m_db);
+    passages.index_missing(ids);
     const auto hits = passages.search(question, ids, kPassageHits);
     std::vector<storage::PassageHit> context_hits;
     if (!all_history.empty())

@@ -273,6 +273,15 @@ int64_t Passages::unindexed_count() {
     return count.column_int(0);
 }
 
+void Passages::index_missing(const std::vector<int64_t>& document_ids) {
+    for (const int64_t id : document_ids) {
+        Statement indexed(m_db, "SELECT indexed FROM document_texts WHERE document_id = ?");
+        indexed.bind(1, id);
+        if (indexed.step() && indexed.column_int(0) == 0)
+            index(id);
+    }
+}
+
 std::vector<PassageHit> Passages::search(const std::string& question, const std::vector<int64_t>& document_ids,
                                          int limit) {
     std::vector<PassageHit> hits;

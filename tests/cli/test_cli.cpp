@@ -47,6 +47,7 @@ private Q_SLOTS:
     void errorsSayWhatToDo_data();
     void errorsSayWhatToDo();
     void everyCommandHasHelp();
+    void searchAndAnswerWithSources();
 
 private:
     QTemporaryDir m_dir;
@@ -173,7 +174,12 @@ void TestCli::trainWritesAnAdapterAndResumes() {
     QCOMPARE(evaluations, 2);  // at the start and the end
     run = runUio({QStringLiteral("adapter"), QStringLiteral("info"), out});
     QVERIFY2(run.exitCode == 0, run.err.constData());
-    QCOMPARE(QJsonDocument::fromJson(run.out).object()[QStringLiteral("segment_length")].toInt(), 16);
+    const QJsonObject info = QJsonDocument::fromJson(run.out).object();
+    QCOMPARE(info[QStringLiteral("segment_length")].toInt(), 16);
+    // The file says how it was made: a chat trusts its memories only when it was trained.
+    QCOMPARE(info[QStringLiteral("origin")].toString(), QStringLiteral("trained"));
+    QCOMPARE(info[QStringLiteral("trained_steps")].toInt(), 4);
+    QVERIFY(info[QStringLiteral("corpus_tokens")].toInt() > 100);
 
     // The finished run resumes to its end at once; a run folder of other settings is refused.
     run = runUio(common + QStringList{QStringLiteral("--resume"), out + QStringLiteral(".run")});
@@ -210,6 +216,8 @@ void TestCli::adapterCompressAndAnswer() {
     const QJsonObject info = QJsonDocument::fromJson(run.out).object();
     QCOMPARE(info[QStringLiteral("compression")].toInt(), 8);
     QCOMPARE(info[QStringLiteral("num_layers")].toInt(), 2);
+    QCOMPARE(info[QStringLiteral("origin")].toString(), QStringLiteral("created"));
+    QCOMPARE(info[QStringLiteral("trained")].toBool(), false);
 
     const QString text = m_dir.filePath(QStringLiteral("doc.txt"));
     QFile file(text);
@@ -313,6 +321,69 @@ QStringList listedNames(const QByteArray& help) {
 
 // `uio X --help` and `uio X Y --help` print help and succeed for every command and verb, also
 // for those that need arguments; `uio bench` alone lists its verbs.
+void TestCli::searchAndAnswerWithSources() {
+    // A book in Markdown whose chapter "The Drawer" holds one sentence with non-ASCII words.
+    const QString book = m_dir.filePath(QStringLiteral("café.md"));
+    QFile file(book);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("# Café stories\n\n");
+    for (int chapter = 1; chapter <= 12; ++chapter) {
+        file.write(chapter == 7 ? "## The Drawer\n\n" : "## Chapter\n\n");
+        for (int i = 0; i < 40; ++i)
+            file.write("The whale swam past the ship at dawn, and the sailors sang. ");
+        if (chapter == 7)
+            file.write("\n\nThe café owner Zoë kept the golden compass in the third drawer.\n\n");
+        file.write("\n\n");
+    }
+    file.close();
+    const QString db = m_dir.filePath(QStringLiteral("search.sqlite3"));
+    Run run = runUio({QStringLiteral("ingest"), QStringLiteral("--db"), db, book});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+
+    run = runUio({QStringLiteral("search"), QStringLiteral("--db"), db, QStringLiteral("--json"),
+                  QStringLiteral("Where is the golden compass of Zoë?")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonArray hits = QJsonDocument::fromJson(run.out).array();
+    QVERIFY2(!hits.isEmpty(), run.out.constData());
+    const QJsonObject best = hits.first().toObject();
+    QCOMPARE(best[QStringLiteral("section")].toString(), QStringLiteral("The Drawer"));
+    QVERIFY2(best[QStringLiteral("snippet")].toString().contains(QStringLiteral("[golden] [compass]")),
+             run.out.constData());
+    run = runUio({QStringLiteral("search"), QStringLiteral("--db"), db, QStringLiteral("Zoë")});
+    QVERIFY2(run.out.contains("The Drawer") && run.out.contains("[Zoë]"), run.out.constData());
+
+    const QString adapter = m_dir.filePath(QStringLiteral("search-adapter.safetensors"));
+    run =
+        runUio({QStringLiteral("adapter"), QStringLiteral("new"), QStringLiteral("--model"), m_model,
+                QStringLiteral("--out"), adapter, QStringLiteral("--segment-length"), QStringLiteral("256"),
+                QStringLiteral("--memory-tokens"), QStringLiteral("8"), QStringLiteral("--rank"), QStringLiteral("4")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QStringList chat{QStringLiteral("chat"),
+                           QStringLiteral("--db"),
+                           db,
+                           QStringLiteral("--doc"),
+                           QStringLiteral("1"),
+                           QStringLiteral("--model"),
+                           m_model,
+                           QStringLiteral("--adapter"),
+                           adapter,
+                           QStringLiteral("--max-new-tokens"),
+                           QStringLiteral("4"),
+                           QStringLiteral("Who kept the golden compass?")};
+    run = runUio(chat + QStringList{QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject answer = QJsonDocument::fromJson(run.out).object();
+    const QJsonObject source = answer[QStringLiteral("sources")].toArray().first().toObject();
+    QCOMPARE(source[QStringLiteral("kind")].toString(), QStringLiteral("passage"));
+    QVERIFY2(source[QStringLiteral("text")].toString().contains(QStringLiteral("Zoë kept the golden compass")),
+             run.out.constData());
+    QCOMPARE(source[QStringLiteral("label")].toString(), QStringLiteral("Café stories § The Drawer"));
+    QVERIFY(answer[QStringLiteral("notices")].toArray().at(1).toString().contains(QStringLiteral("never trained")));
+    run = runUio(chat);
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QVERIFY2(run.out.contains("Sources:\n  Café stories § The Drawer: \""), run.out.constData());
+}
+
 void TestCli::everyCommandHasHelp() {
     const Run top = runUio({QStringLiteral("--help")});
     QCOMPARE(top.exitCode, 0);

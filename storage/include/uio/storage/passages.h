@@ -54,6 +54,8 @@ public:
     // Indexes one document that has no passages yet; returns its id, or nothing when all are indexed.
     std::optional<int64_t> index_next();
     int64_t unindexed_count();
+    // Indexes those of these documents that are not yet (a question may come before index_next).
+    void index_missing(const std::vector<int64_t>& document_ids);
 
     // The best passages for the words of `question` within these documents (all when empty), best
     // first.
