@@ -116,6 +116,9 @@ int main(int argc, char* argv[]) {
     ask.topP = settings.value(QStringLiteral("answers/top_p"), ask.topP).toDouble();
     ask.maxNewTokens = settings.value(QStringLiteral("answers/max_new_tokens"), ask.maxNewTokens).toInt();
     ask.systemPrompt = settings.value(QStringLiteral("answers/system_prompt")).toString();
+    ask.passageShare =
+        std::clamp(settings.value(QStringLiteral("answers/passage_share"), ask.passageShare).toDouble(), 0.0, 0.75);
+    ask.untrainedMemories = settings.value(QStringLiteral("answers/untrained_memories"), false).toBool();
 
     uio::app::LibraryService library(modelSettings.databasePath);
     uio::app::ModelService model;
@@ -151,6 +154,8 @@ int main(int argc, char* argv[]) {
         remembered.setValue(QStringLiteral("answers/top_p"), chosen.topP);
         remembered.setValue(QStringLiteral("answers/max_new_tokens"), chosen.maxNewTokens);
         remembered.setValue(QStringLiteral("answers/system_prompt"), chosen.systemPrompt);
+        remembered.setValue(QStringLiteral("answers/passage_share"), chosen.passageShare);
+        remembered.setValue(QStringLiteral("answers/untrained_memories"), chosen.untrainedMemories);
     });
     window.show();
     QStringList files;

@@ -1,5 +1,6 @@
 #include "uio/app/libraryservice.h"
 
+#include "documentviews.h"
 #include "uio/ingest/ingest.h"
 #include "uio/services/libraryrow.h"
 #include "uio/storage/chats.h"
@@ -7,6 +8,7 @@
 #include "uio/storage/jobs.h"
 #include "uio/storage/library.h"
 #include "uio/storage/memory_cache.h"
+#include "uio/storage/passages.h"
 #include "uio/storage/statement.h"
 
 #include <QDirIterator>
@@ -139,7 +141,55 @@ public:
 
     void setReaderLimits(const ingest::ReaderLimits& limits) { m_limits = limits; }
 
+    // A document of a library made before the passage index, per turn of the event loop, so
+    // that whatever else is asked waits for one document at most.
+    void startIndexing() {
+        if (m_indexTotal == 0)
+            indexNext();  // else a chain of indexNext is under way
+    }
+
+    void indexNext() {
+        const int total = std::exchange(m_indexTotal, 0);  // 0 again if this fails: the next refresh retries
+        guarded([this, total](storage::Library& library) {
+            storage::Passages passages(library.db());
+            const int all = total > 0 ? total : static_cast<int>(passages.unindexed_count());
+            if (all == 0 || !passages.index_next())
+                return;
+            const int left = static_cast<int>(passages.unindexed_count());
+            Q_EMIT m_service.indexingProgress(all - left, all);
+            if (left > 0) {
+                m_indexTotal = all;
+                QMetaObject::invokeMethod(this, &LibraryWorker::indexNext, Qt::QueuedConnection);
+            }
+        });
+    }
+
+    // One page at a time: a newer request replaces the one being drawn.
+    void renderPage(qint64 id, const QString& path, int page, const QString& passage) {
+        if (m_pageReader)
+            m_pageReader.release()->deleteLater();  // its process is killed, its signals dropped
+        m_pageReader = std::make_unique<ingest::ReaderProcess>(m_limits);
+        ingest::ReaderProcess* reader = m_pageReader.get();
+        connect(reader, &ingest::ReaderProcess::rendered, this,
+                [this, id, passage, reader](const ingest::RenderedPage& drawn) {
+                    Q_EMIT m_service.pageRendered(id, drawn.page, drawn.pageCount, drawn.image,
+                                                  passageBoxes(drawn.words, passage));
+                    pageDone(reader);
+                });
+        connect(reader, &ingest::ReaderProcess::failed, this,
+                [this, id, page, reader](ingest::IngestError::Kind, const QString& message) {
+                    Q_EMIT m_service.pageFailed(id, page, message);
+                    pageDone(reader);
+                });
+        reader->startRender(path, page, 110);
+    }
+
 private:
+    void pageDone(ingest::ReaderProcess* reader) {
+        if (m_pageReader.get() == reader)
+            m_pageReader.release()->deleteLater();
+    }
+
     struct PendingRead {
         QString path;
         QByteArray password;
@@ -193,6 +243,8 @@ private:
 
     QList<PendingRead> m_queue;
     std::unique_ptr<ingest::ReaderProcess> m_reader;
+    std::unique_ptr<ingest::ReaderProcess> m_pageReader;
+    int m_indexTotal = 0;
     ingest::ReaderLimits m_limits = ingest::ReaderLimits::defaults();
 
     LibraryService& m_service;
@@ -227,6 +279,9 @@ LibraryService::LibraryService(const QString& databasePath, QObject* parent) : Q
     qRegisterMetaType<QList<ChatRow>>();
     qRegisterMetaType<QList<MessageRow>>();
     qRegisterMetaType<QList<AdapterRow>>();
+    qRegisterMetaType<QList<SourceRow>>();
+    qRegisterMetaType<DocumentView>();
+    qRegisterMetaType<QList<QRectF>>();
     m_worker = new LibraryWorker(*this, databasePath);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
@@ -241,7 +296,44 @@ LibraryService::~LibraryService() {
 
 void LibraryService::refresh() {
     QMetaObject::invokeMethod(
-        m_worker, [w = m_worker] { w->guarded([w](storage::Library& library) { w->refresh(library); }); },
+        m_worker,
+        [w = m_worker] {
+            w->guarded([w](storage::Library& library) { w->refresh(library); });
+            w->startIndexing();
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::search(const QString& query) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, query] {
+            w->guarded([&](storage::Library& library) {
+                Q_EMIT searchFinished(query, searchPassages(library.db(), query, 30));
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::openDocument(qint64 id, qint64 begin, qint64 end, int page, const QString& mark) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, this, id, begin, end, page, mark] {
+            w->guarded([&](storage::Library& library) {
+                DocumentView view = viewDocument(library.db(), id, begin, end, page);
+                if (!mark.isEmpty())
+                    view.passage = mark;
+                Q_EMIT documentOpened(view);
+                if (view.format == QLatin1String("pdf") && view.page > 0 && QFileInfo::exists(view.sourcePath))
+                    w->renderPage(id, view.sourcePath, view.page, view.passage);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void LibraryService::renderPage(qint64 id, const QString& path, int page, const QString& passage) {
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, id, path, page, passage] { w->renderPage(id, path, page, passage); },
         Qt::QueuedConnection);
 }
 
@@ -335,7 +427,8 @@ void LibraryService::loadMessages(qint64 chatId) {
             w->guarded([&](storage::Library& library) {
                 QList<MessageRow> rows;
                 for (const auto& m : storage::Chats(library.db()).messages(chatId)) {
-                    rows << MessageRow{m.id, messageRole(m.role), QString::fromStdString(m.content), m.complete};
+                    rows << MessageRow{m.id, messageRole(m.role), QString::fromStdString(m.content), m.complete,
+                                       sourcesFromJson(m.sources_json)};
                 }
                 Q_EMIT messagesLoaded(chatId, rows);
             });

@@ -147,6 +147,8 @@ public:
         options.sampling.temperature = static_cast<float>(settings.temperature);
         options.sampling.top_p = static_cast<float>(settings.topP);
         options.sampling.seed = settings.seed;
+        options.passage_share = settings.passageShare;
+        options.untrained_memories = settings.untrainedMemories;
         try {
             auto onText = [&](const std::string& piece) {
                 Q_EMIT m_service.answerText(chat, QString::fromStdString(piece));

@@ -3,6 +3,7 @@
 // file they are given, with limits on its memory and time, so that a damaged or hostile file can
 // at worst end this process, never the program with the user's work.
 //   uio-reader [--password-stdin] FILE
+//   uio-reader [--password-stdin] --render PAGE --dpi DPI FILE   (a page of a PDF, for the pane)
 // It links neither libtorch nor SQLite: it starts in milliseconds and holds nothing else.
 
 #include "readerprotocol.h"
@@ -14,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -48,8 +50,15 @@ int main(int argc, char* argv[]) {
             options.password = in.readAll();
         args.removeFirst();
     }
+    int render = 0;
+    double dpi = 96;
+    if (args.value(0) == QLatin1String("--render") && args.value(2) == QLatin1String("--dpi")) {
+        render = args.value(1).toInt();
+        dpi = std::clamp(args.value(3).toDouble(), 24.0, 300.0);
+        args = args.mid(4);
+    }
     if (args.size() != 1) {
-        std::fprintf(stderr, "usage: uio-reader [--password-stdin] FILE\n");
+        std::fprintf(stderr, "usage: uio-reader [--password-stdin] [--render PAGE --dpi DPI] FILE\n");
         return 2;
     }
     const QString path = args.first();
@@ -60,6 +69,16 @@ int main(int argc, char* argv[]) {
     if (!crashOn.isEmpty() && QFileInfo(path).fileName().toUtf8() == crashOn)
         std::raise(SIGSEGV);
 
+    if (render > 0) {
+        try {
+            writeAll(uio::ingest::reader::pageRecord(uio::ingest::renderPdfPage(path, render, dpi, options.password)));
+        } catch (const uio::ingest::IngestError& e) {
+            writeAll(uio::ingest::reader::errorRecord(e.kind(), e.message()));
+        } catch (const std::bad_alloc&) {
+            outOfMemory();
+        }
+        return 0;
+    }
     options.progress = [](int done, int total) { writeAll(uio::ingest::reader::progressRecord(done, total)); };
     options.progress(0, 1);  // started; PDFs and EPUBs then count their pages or chapters
     try {

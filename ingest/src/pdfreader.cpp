@@ -135,4 +135,36 @@ IngestedDocument readPdf(const QString& path, const IngestOptions& options) {
     return doc;
 }
 
+RenderedPage renderPdfPage(const QString& path, int page, double dpi, const QByteArray& password) {
+    const QString name = QFileInfo(path).fileName();
+    std::unique_ptr<Poppler::Document> pdf = Poppler::Document::load(path, password, password);
+    if (!pdf || pdf->isLocked()) {
+        throw IngestError(pdf ? IngestError::Kind::NeedsPassword : IngestError::Kind::Damaged,
+                          QStringLiteral("%1 cannot be opened to show its page.").arg(name));
+    }
+    if (page < 1 || page > pdf->numPages()) {
+        throw IngestError(IngestError::Kind::Damaged,
+                          QStringLiteral("%1 has no page %2 (it has %3): was the file replaced?")
+                              .arg(name)
+                              .arg(page)
+                              .arg(pdf->numPages()));
+    }
+    pdf->setRenderHint(Poppler::Document::Antialiasing);
+    pdf->setRenderHint(Poppler::Document::TextAntialiasing);
+    const std::unique_ptr<Poppler::Page> drawn = pdf->page(page - 1);
+    RenderedPage rendered;
+    rendered.page = page;
+    rendered.pageCount = pdf->numPages();
+    if (!drawn)
+        throw IngestError(IngestError::Kind::Damaged, QStringLiteral("Page %1 of %2 is damaged.").arg(page).arg(name));
+    rendered.image = drawn->renderToImage(dpi, dpi).convertToFormat(QImage::Format_ARGB32);
+    const double scale = dpi / 72.0;  // Poppler's boxes are in points
+    for (const auto& box : drawn->textList()) {
+        const QRectF b = box->boundingBox();
+        rendered.words.append(
+            {QRectF(b.x() * scale, b.y() * scale, b.width() * scale, b.height() * scale), box->text()});
+    }
+    return rendered;
+}
+
 }  // namespace uio::ingest

@@ -86,6 +86,11 @@ ReaderProcess::~ReaderProcess() {
     }
 }
 
+void ReaderProcess::startRender(const QString& path, int page, double dpi, const QByteArray& password) {
+    m_render = {QStringLiteral("--render"), QString::number(page), QStringLiteral("--dpi"), QString::number(dpi)};
+    start(path, password);
+}
+
 void ReaderProcess::start(const QString& path, const QByteArray& password) {
     m_path = path;
     if (m_program.isEmpty()) {
@@ -126,7 +131,7 @@ void ReaderProcess::start(const QString& path, const QByteArray& password) {
     QStringList arguments;
     if (!password.isEmpty())
         arguments << QStringLiteral("--password-stdin");
-    arguments << path;
+    arguments << m_render << path;
     m_process.start(m_program, arguments);
     if (m_done)
         return;  // it could not be started: failed() has been emitted
@@ -191,6 +196,11 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
         Q_EMIT finished(m_output->document());
         return;
     }
+    if (m_output->state() == reader::OutputParser::State::Page) {
+        m_done = true;
+        Q_EMIT rendered(m_output->page());
+        return;
+    }
     if (m_cancelled)
         return fail(IngestError::Kind::Cancelled, tr("Reading %1 was cancelled.").arg(name));
     if (m_timedOut) {
@@ -207,6 +217,7 @@ void ReaderProcess::ended(int exitCode, QProcess::ExitStatus status) {
             .arg(name, byteSize(static_cast<double>(m_limits.memoryBytes)));
     switch (m_output->state()) {
         case reader::OutputParser::State::Document:
+        case reader::OutputParser::State::Page:
             break;  // handled above
         case reader::OutputParser::State::Error:
             if (m_output->errorKind() == IngestError::Kind::MemoryLimit)

@@ -6,6 +6,8 @@
 #include <QRegularExpression>
 #include <QStringDecoder>
 
+#include <cstring>
+
 namespace uio::ingest::reader {
 
 namespace {
@@ -14,6 +16,8 @@ constexpr qsizetype kMaxLine = 128;
 constexpr qsizetype kMaxHeaderBytes = qsizetype(64) << 20;
 constexpr qsizetype kMaxMessageBytes = 64 << 10;
 constexpr int kMaxProgress = 100'000'000;
+constexpr int kMaxPageSide = 8000;  // pixels: a page drawn for the screen is far smaller
+constexpr qsizetype kMaxWords = 200'000;
 
 const QList<std::pair<IngestError::Kind, QByteArray>>& kindNames() {
     using K = IngestError::Kind;
@@ -99,6 +103,25 @@ QByteArray errorRecord(IngestError::Kind kind, const QString& message) {
     return "error " + kindName(kind) + ' ' + QByteArray::number(text.size()) + '\n' + text;
 }
 
+QByteArray pageRecord(const RenderedPage& page) {
+    QJsonArray words;
+    for (const WordBox& w : page.words)
+        words.append(QJsonArray{w.box.x(), w.box.y(), w.box.width(), w.box.height(), w.text});
+    const QByteArray header = QJsonDocument(QJsonObject{{QStringLiteral("page"), page.page},
+                                                        {QStringLiteral("pages"), page.pageCount},
+                                                        {QStringLiteral("width"), page.image.width()},
+                                                        {QStringLiteral("height"), page.image.height()},
+                                                        {QStringLiteral("words"), words}})
+                                  .toJson(QJsonDocument::Compact);
+    const QImage image = page.image.convertToFormat(QImage::Format_ARGB32);
+    QByteArray pixels;
+    pixels.reserve(static_cast<qsizetype>(image.width()) * image.height() * 4);
+    for (int y = 0; y < image.height(); ++y)
+        pixels.append(reinterpret_cast<const char*>(image.constScanLine(y)), qsizetype(image.width()) * 4);
+    return "page " + QByteArray::number(header.size()) + ' ' + QByteArray::number(pixels.size()) + '\n' + header +
+           pixels;
+}
+
 void OutputParser::feed(const QByteArray& bytes) {
     if (m_state != State::Reading)
         return;  // nothing may follow the final record; what does is ignored
@@ -133,6 +156,10 @@ void OutputParser::parse() {
                 if (utf8.hasError() || m_errorMessage.trimmed().isEmpty())
                     return malformed(QStringLiteral("an error record without a readable message"));
                 m_state = State::Error;
+            } else if (fields[0] == "page") {
+                const qsizetype headerBytes = number(fields[1]);
+                if (finishPage(body.left(headerBytes), body.mid(headerBytes)))
+                    m_state = State::Page;
             } else {
                 const qsizetype headerBytes = number(fields[1]);
                 if (finishDocument(body.left(headerBytes), body.mid(headerBytes)))
@@ -170,6 +197,13 @@ void OutputParser::parse() {
             m_need = header + text;
             if (m_need == 0)
                 return malformed(QStringLiteral("an empty document record"));
+        } else if (fields[0] == "page" && fields.size() == 3) {
+            const qint64 header = number(fields[1]), pixels = number(fields[2]);
+            if (header <= 0 || header > kMaxHeaderBytes || pixels <= 0 ||
+                pixels > qint64(kMaxPageSide) * kMaxPageSide * 4)
+                return malformed(QStringLiteral("a page record of impossible size"));
+            m_recordLine = line;
+            m_need = header + pixels;
         } else if (fields[0] == "error" && fields.size() == 3 && kindFromName(fields[1]) &&
                    !parentOnly(*kindFromName(fields[1]))) {
             const qint64 bytes = number(fields[2]);
@@ -248,6 +282,55 @@ bool OutputParser::finishDocument(const QByteArray& headerBytes, const QByteArra
         d.warnings.append(v.toString());
     }
     m_document = std::move(d);
+    return true;
+}
+
+bool OutputParser::finishPage(const QByteArray& headerBytes, const QByteArray& pixels) {
+    QJsonParseError error;
+    const QJsonDocument json = QJsonDocument::fromJson(headerBytes, &error);
+    if (error.error != QJsonParseError::NoError || !json.isObject()) {
+        malformed(QStringLiteral("a page header that is not a JSON object"));
+        return false;
+    }
+    const QJsonObject h = json.object();
+    for (const char* key : {"page", "pages", "width", "height"}) {
+        if (!isInt(h.value(QLatin1String(key)))) {
+            malformed(QStringLiteral("a page header without '%1'").arg(QLatin1String(key)));
+            return false;
+        }
+    }
+    const qint64 width = h.value(QStringLiteral("width")).toInteger();
+    const qint64 height = h.value(QStringLiteral("height")).toInteger();
+    const qint64 page = h.value(QStringLiteral("page")).toInteger();
+    const qint64 pages = h.value(QStringLiteral("pages")).toInteger();
+    if (width < 1 || height < 1 || width > kMaxPageSide || height > kMaxPageSide ||
+        width * height * 4 != pixels.size() || page < 1 || page > pages || pages > kMaxProgress) {
+        malformed(QStringLiteral("a page of impossible size or number"));
+        return false;
+    }
+    RenderedPage p;
+    p.page = static_cast<int>(page);
+    p.pageCount = static_cast<int>(pages);
+    p.image = QImage(static_cast<int>(width), static_cast<int>(height), QImage::Format_ARGB32);
+    for (int y = 0; y < p.image.height(); ++y)
+        std::memcpy(p.image.scanLine(y), pixels.constData() + qsizetype(y) * width * 4, static_cast<size_t>(width) * 4);
+    const QJsonArray words = h.value(QStringLiteral("words")).toArray();
+    if (words.size() > kMaxWords) {
+        malformed(QStringLiteral("a page with too many words"));
+        return false;
+    }
+    const QRectF bounds(0, 0, static_cast<double>(width), static_cast<double>(height));
+    for (const QJsonValue& v : words) {
+        const QJsonArray w = v.toArray();
+        if (w.size() != 5 || !w[0].isDouble() || !w[1].isDouble() || !w[2].isDouble() || !w[3].isDouble() ||
+            !w[4].isString()) {
+            malformed(QStringLiteral("a word box that is not [x, y, width, height, text]"));
+            return false;
+        }
+        const QRectF box(w[0].toDouble(), w[1].toDouble(), w[2].toDouble(), w[3].toDouble());
+        p.words.append({box.intersected(bounds), w[4].toString().left(256)});
+    }
+    m_page = std::move(p);
     return true;
 }
 

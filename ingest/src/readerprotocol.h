@@ -4,6 +4,8 @@
 //   progress DONE TOTAL\n                 any number (pages or chapters)
 //   document H N\n<H bytes><N bytes>      H: JSON header (title, sections, pages...), N: the text in UTF-8
 //   error KIND N\n<N bytes>               KIND as in kindName(), N: the message in UTF-8
+//   page H N\n<H bytes><N bytes>          (uio-reader --render) H: JSON header (page, pages, width,
+//                                         height, words), N: the pixels, ARGB32, width * height * 4
 // The parent trusts nothing in it: every length is bounded (the text by the reader's own memory
 // limit), the header is checked field by field, offsets must fall inside the text, and the child
 // may report only the errors a reader can have; a confused or compromised child cannot hurt it.
@@ -27,6 +29,7 @@ QByteArray helloRecord();
 QByteArray progressRecord(int done, int total);
 QByteArray documentRecord(const IngestedDocument& document);
 QByteArray errorRecord(IngestError::Kind kind, const QString& message);
+QByteArray pageRecord(const RenderedPage& page);
 
 QByteArray kindName(IngestError::Kind kind);
 std::optional<IngestError::Kind> kindFromName(const QByteArray& name);
@@ -34,7 +37,7 @@ std::optional<IngestError::Kind> kindFromName(const QByteArray& name);
 // Reads the child's output as it arrives, in pieces of any size.
 class OutputParser {
 public:
-    enum class State { Reading, Document, Error, Malformed };
+    enum class State { Reading, Document, Page, Error, Malformed };
 
     // A document's text longer than `maxTextBytes` is refused, not buffered.
     explicit OutputParser(qsizetype maxTextBytes = kMaxTextBytes) : m_maxTextBytes(maxTextBytes) {}
@@ -47,6 +50,7 @@ public:
 
     // Valid in state Document.
     const IngestedDocument& document() const { return m_document; }
+    const RenderedPage& page() const { return m_page; }  // valid in state Page
     // Valid in state Error: what the child reported. In state Malformed: what was wrong, for a log.
     IngestError::Kind errorKind() const { return m_errorKind; }
     const QString& errorMessage() const { return m_errorMessage; }
@@ -55,6 +59,7 @@ private:
     void parse();
     void malformed(const QString& why);
     bool finishDocument(const QByteArray& header, const QByteArray& text);
+    bool finishPage(const QByteArray& header, const QByteArray& pixels);
 
     qsizetype m_maxTextBytes;
     State m_state = State::Reading;
@@ -64,6 +69,7 @@ private:
     QByteArray m_recordLine;
     std::optional<std::pair<int, int>> m_progress;
     IngestedDocument m_document;
+    RenderedPage m_page;
     IngestError::Kind m_errorKind = IngestError::Kind::Damaged;
     QString m_errorMessage;
 };

@@ -231,8 +231,24 @@ void Passages::index_in_transaction(int64_t document_id) {
                      "INSERT INTO passages(document_id, ordinal, byte_begin, byte_end, page_first, page_last, section) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)");
     Statement insert_text(m_db, "INSERT INTO passage_text(rowid, text) VALUES (?, ?)");
+    // No passage runs over a page or into a section: a citation names one page, one section.
+    std::vector<int64_t> breaks{0, static_cast<int64_t>(text.size())};
+    for (const PageSpan& p : pages)
+        breaks.push_back(p.begin);
+    for (const SectionStart& s : sections)
+        breaks.push_back(s.offset);
+    std::sort(breaks.begin(), breaks.end());
+    breaks.erase(std::unique(breaks.begin(), breaks.end()), breaks.end());
+    std::vector<std::pair<int64_t, int64_t>> spans;
+    for (size_t b = 0; b + 1 < breaks.size(); ++b) {
+        const int64_t from = std::clamp<int64_t>(breaks[b], 0, static_cast<int64_t>(text.size()));
+        const int64_t to = std::clamp<int64_t>(breaks[b + 1], from, static_cast<int64_t>(text.size()));
+        for (const auto& [begin, end] :
+             cut_passages(std::string_view(text).substr(static_cast<size_t>(from), static_cast<size_t>(to - from))))
+            spans.emplace_back(from + begin, from + end);
+    }
     int64_t ordinal = 0;
-    for (const auto& [begin, end] : cut_passages(text)) {
+    for (const auto& [begin, end] : spans) {
         insert.reset();
         insert.bind(1, document_id).bind(2, ordinal++).bind(3, begin).bind(4, end);
         const auto page_at = [&](int64_t offset) -> std::optional<int64_t> {

@@ -4,9 +4,11 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QDesktopServices>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
+#include <QMap>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
@@ -62,7 +64,20 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     m_transcript = new QTextBrowser(this);
     m_transcript->setObjectName(QStringLiteral("transcript"));
     m_transcript->setAccessibleName(tr("Conversation"));
-    m_transcript->setOpenExternalLinks(true);
+    m_transcript->setOpenLinks(false);
+    connect(m_transcript, &QTextBrowser::anchorClicked, this, [this](const QUrl& url) {
+        if (url.scheme() != QLatin1String("source")) {
+            QDesktopServices::openUrl(url);
+            return;
+        }
+        // source:MESSAGE-SOURCE, indices into m_messages and its sources
+        const QStringList at = url.path().split(QLatin1Char('-'));
+        const qsizetype message = at.value(0).toLongLong(), source = at.value(1).toLongLong();
+        if (at.size() == 2 && message >= 0 && message < m_messages.size() && source >= 0 &&
+            source < m_messages[message].sources.size()) {
+            Q_EMIT sourceActivated(m_messages[message].sources[source]);
+        }
+    });
     m_notice = new QLabel(this);
     m_notice->setObjectName(QStringLiteral("chatNotice"));
     m_notice->setWordWrap(true);
@@ -89,7 +104,7 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
             return;
         if (!m_messages.isEmpty() && m_messages.back().role == app::MessageRow::Role::Assistant)
             m_messages.removeLast();
-        m_messages << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false};
+        m_messages << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false, {}};
         setBusy(true);
         render();
         Q_EMIT regenerateRequested(m_current);
@@ -172,8 +187,8 @@ void ChatPanel::send() {
         setNotice(tr("Start a chat first: select documents in the library and press New chat."));
         return;
     }
-    m_messages << app::MessageRow{0, app::MessageRow::Role::User, question, true}
-               << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false};
+    m_messages << app::MessageRow{0, app::MessageRow::Role::User, question, true, {}}
+               << app::MessageRow{0, app::MessageRow::Role::Assistant, QString(), false, {}};
     m_input->clear();
     setBusy(true);
     render();
@@ -231,6 +246,30 @@ void ChatPanel::setBusy(bool busy) {
     m_stop->setEnabled(busy);
 }
 
+QString ChatPanel::sourcesLine(qsizetype message) const {
+    // "Sources: Moby-Dick p. 12, p. 47 · tracemonkey § 3 p. 5", each place a link.
+    QStringList titles;
+    QMap<QString, QStringList> places;
+    const QList<app::SourceRow>& sources = m_messages[message].sources;
+    for (qsizetype i = 0; i < sources.size(); ++i) {
+        const app::SourceRow& s = sources[i];
+        if (s.kind != app::SourceRow::Kind::Passage)
+            continue;
+        if (!places.contains(s.title))
+            titles << s.title;
+        const QString place = s.place.isEmpty() ? tr("passage") : s.place;
+        const QString link = QStringLiteral("[%1](source:%2-%3)").arg(place).arg(message).arg(i);
+        if (!places[s.title].contains(link))
+            places[s.title] << link;
+    }
+    if (titles.isEmpty())
+        return {};
+    QStringList groups;
+    for (const QString& title : titles)
+        groups << QStringLiteral("%1 %2").arg(title, places[title].join(QStringLiteral(", ")));
+    return QStringLiteral("*%1* %2\n\n").arg(tr("Sources:"), groups.join(QStringLiteral(" · ")));
+}
+
 void ChatPanel::render() {
     // The messages as Markdown; an answer being streamed goes last as plain text, which
     // appendAnswer extends in place until the answer is finished and rendered with the rest.
@@ -244,8 +283,8 @@ void ChatPanel::render() {
             markdown += QStringLiteral("**%1**\n\n").arg(who);
             break;
         }
-        markdown +=
-            QStringLiteral("**%1**\n\n%2%3\n\n---\n\n").arg(who, m.content, m.complete ? QString() : kStreamingMarker);
+        markdown += QStringLiteral("**%1**\n\n%2%3\n\n%4---\n\n")
+                        .arg(who, m.content, m.complete ? QString() : kStreamingMarker, sourcesLine(i));
     }
     m_transcript->setMarkdown(markdown);
     m_streaming = streaming;

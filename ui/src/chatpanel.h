@@ -1,5 +1,6 @@
 // Chats: the list of chats, the transcript with Markdown rendered, the question box; Send,
-// Stop, Regenerate, Copy. The answer streams into the transcript as it arrives.
+// Stop, Regenerate, Copy. The answer streams into the transcript as it arrives; under a finished
+// answer its sources, each a link that opens the document pane at that place.
 #pragma once
 
 #include "uio/app/libraryservice.h"
@@ -40,9 +41,11 @@ Q_SIGNALS:
     void deleteRequested(qint64 chatId);
     void renameRequested(qint64 chatId, const QString& title);
     void exportRequested(qint64 chatId);
+    void sourceActivated(const uio::app::SourceRow& source);
 
 private:
     void render();
+    QString sourcesLine(qsizetype message) const;  // Markdown, empty without passages
     void setBusy(bool busy);
 
     QListWidget* m_chats;

@@ -11,11 +11,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QListWidget>
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace uio::ui {
@@ -29,10 +31,40 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
 
     m_search = new QLineEdit(this);
     m_search->setObjectName(QStringLiteral("librarySearch"));
-    m_search->setPlaceholderText(tr("Search by title (Ctrl+F)"));
+    m_search->setPlaceholderText(tr("Search titles and inside documents (Ctrl+F)"));
     m_search->setAccessibleName(tr("Search the library"));
     m_search->setClearButtonEnabled(true);
-    connect(m_search, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    m_searchPause = new QTimer(this);
+    m_searchPause->setSingleShot(true);
+    m_searchPause->setInterval(250);
+    connect(m_searchPause, &QTimer::timeout, this, [this] {
+        if (m_search->text().trimmed().size() >= 3)
+            Q_EMIT passageSearchRequested(m_search->text().trimmed());
+    });
+    connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) {
+        m_proxy->setFilterFixedString(text);
+        if (text.trimmed().size() < 3) {
+            m_passages->clear();
+            m_passages->hide();
+        }
+        m_searchPause->start();
+    });
+    connect(m_search, &QLineEdit::returnPressed, this, [this] {
+        m_searchPause->stop();
+        if (!m_search->text().trimmed().isEmpty())
+            Q_EMIT passageSearchRequested(m_search->text().trimmed());
+    });
+    m_passages = new QListWidget(this);
+    m_passages->setObjectName(QStringLiteral("passageList"));
+    m_passages->setAccessibleName(tr("Passages found inside documents"));
+    m_passages->setWordWrap(true);
+    m_passages->setAlternatingRowColors(true);
+    m_passages->hide();
+    connect(m_passages, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
+        const qsizetype row = m_passages->row(item);
+        if (row >= 0 && row < m_found.size())
+            Q_EMIT openRequested(m_found[row]);
+    });
 
     m_list = new QListView(this);
     m_list->setObjectName(QStringLiteral("documentList"));
@@ -45,6 +77,12 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
     m_list->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_list, &QListView::customContextMenuRequested, this, &LibraryPanel::showContextMenu);
     connect(m_list->selectionModel(), &QItemSelectionModel::selectionChanged, this, &LibraryPanel::selectionChanged);
+    connect(m_list, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
+        app::SourceRow start;
+        start.documentId = index.data(DocumentListModel::IdRole).toLongLong();
+        if (start.documentId > 0)
+            Q_EMIT openRequested(start);
+    });
 
     auto button = [this](const QString& text, const QString& name) {
         auto* b = new QPushButton(icon(name.chopped(6)), text, this);  // "addButton" -> add.svg
@@ -70,6 +108,7 @@ LibraryPanel::LibraryPanel(DocumentListModel* model, QWidget* parent) : QWidget(
     layout->addWidget(heading);
     layout->addWidget(m_search);
     layout->addWidget(m_list, 1);
+    layout->addWidget(m_passages, 1);
     layout->addLayout(buttons);
 }
 
@@ -133,6 +172,20 @@ QList<qint64> LibraryPanel::selectedIds() const {
             ids << id;
     }
     return ids;
+}
+
+void LibraryPanel::showPassages(const QString& query, const QList<app::SourceRow>& passages) {
+    if (query != m_search->text().trimmed())
+        return;  // the user typed on meanwhile
+    m_found = passages;
+    m_passages->clear();
+    for (const app::SourceRow& p : passages) {
+        auto* item = new QListWidgetItem(QStringLiteral("%1\n%2").arg(p.label(), p.text), m_passages);
+        item->setToolTip(p.text);
+    }
+    if (passages.isEmpty())
+        new QListWidgetItem(tr("No passage has these words."), m_passages);
+    m_passages->show();
 }
 
 void LibraryPanel::focusSearch() {

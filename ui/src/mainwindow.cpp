@@ -2,6 +2,7 @@
 
 #include "chatpanel.h"
 #include "documentlistmodel.h"
+#include "documentpane.h"
 #include "finetunewizard.h"
 #include "librarypanel.h"
 #include "settingsdialog.h"
@@ -43,8 +44,12 @@ MainWindow::MainWindow(app::LibraryService& library, app::ModelService& model, c
     m_main = new QSplitter(Qt::Horizontal, this);
     m_main->addWidget(m_library);
     m_main->addWidget(m_chat);
+    m_pane = new DocumentPane(this);
+    m_pane->hide();  // until a source or a document is opened
+    m_main->addWidget(m_pane);
     m_main->setStretchFactor(0, 1);
     m_main->setStretchFactor(1, 2);
+    m_main->setStretchFactor(2, 2);
     m_setup = new SetupPage(this);
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(m_main);
@@ -266,7 +271,34 @@ void MainWindow::connectServices() {
     });
     connect(&m_modelService, &ModelService::answerText, m_chat, &ChatPanel::appendAnswer);
     connect(&m_modelService, &ModelService::answerFinished, m_chat, &ChatPanel::finishAnswer);
+    // The finished answer again from the library, with its sources.
+    connect(&m_modelService, &ModelService::answerFinished, &m_libraryService, &LibraryService::loadMessages);
     connect(&m_modelService, &ModelService::answerFailed, m_chat, &ChatPanel::failAnswer);
+    connectDocumentPane();
+}
+
+void MainWindow::connectDocumentPane() {
+    using app::LibraryService;
+    auto open = [this](const app::SourceRow& place) {
+        // What the model was given (or the search matched) is marked, without a snippet's brackets.
+        QString mark = place.text;
+        mark.remove(QLatin1Char('[')).remove(QLatin1Char(']')).remove(QStringLiteral("…"));
+        m_libraryService.openDocument(place.documentId, place.begin, place.end, place.page, mark);
+    };
+    connect(m_chat, &ChatPanel::sourceActivated, this, open);
+    connect(m_library, &LibraryPanel::openRequested, this, open);
+    connect(m_library, &LibraryPanel::passageSearchRequested, &m_libraryService, &LibraryService::search);
+    connect(&m_libraryService, &LibraryService::searchFinished, m_library, &LibraryPanel::showPassages);
+    connect(&m_libraryService, &LibraryService::documentOpened, m_pane, &DocumentPane::showDocument);
+    connect(&m_libraryService, &LibraryService::pageRendered, m_pane, &DocumentPane::showPage);
+    connect(&m_libraryService, &LibraryService::pageFailed, m_pane, &DocumentPane::showPageFailure);
+    connect(m_pane, &DocumentPane::pageRequested, &m_libraryService, &LibraryService::renderPage);
+    connect(m_pane, &DocumentPane::closeRequested, m_pane, &QWidget::hide);
+    connect(&m_libraryService, &LibraryService::indexingProgress, this, [this](int done, int total) {
+        statusBar()->showMessage(done < total ? tr("Indexing documents for search: %1 of %2").arg(done).arg(total)
+                                              : tr("Every document can be searched"),
+                                 done < total ? 0 : 5000);
+    });
 }
 
 void MainWindow::newChat() {

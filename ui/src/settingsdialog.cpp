@@ -2,6 +2,7 @@
 
 #include "uio/common/units.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -16,6 +17,8 @@
 #include <QSpinBox>
 #include <QThread>
 #include <QVBoxLayout>
+
+#include <cmath>
 
 namespace uio::ui {
 
@@ -42,6 +45,20 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     m_system->setObjectName(QStringLiteral("systemPrompt"));
     m_system->setPlaceholderText(tr("Optional instructions for every answer"));
     m_system->setMaximumHeight(80);
+    m_passageShare = new QSpinBox(this);
+    m_passageShare->setObjectName(QStringLiteral("passageShare"));
+    m_passageShare->setRange(0, 75);
+    m_passageShare->setSuffix(tr(" % of the model's window"));
+    m_passageShare->setValue(static_cast<int>(std::lround(ask.passageShare * 100)));
+    m_passageShare->setToolTip(
+        tr("Passages the question points to go into the model's window word for word, so that names, numbers "
+           "and quotations come out exact. The rest of the window holds the documents' memories."));
+    m_untrainedMemories = new QCheckBox(tr("Use memories of an &untrained adapter"), this);
+    m_untrainedMemories->setObjectName(QStringLiteral("untrainedMemories"));
+    m_untrainedMemories->setChecked(ask.untrainedMemories);
+    m_untrainedMemories->setToolTip(
+        tr("An adapter that was never trained makes memories the model cannot read; they may mislead it. "
+           "Without them, answers come from passages only."));
 
     m_device = new QComboBox(this);
     m_device->setObjectName(QStringLiteral("device"));
@@ -126,6 +143,8 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     answerForm->addRow(tr("Top-&p:"), m_topP);
     answerForm->addRow(tr("&Longest answer (tokens):"), m_maxTokens);
     answerForm->addRow(tr("&System prompt:"), m_system);
+    answerForm->addRow(tr("&Passages word for word:"), m_passageShare);
+    answerForm->addRow(QString(), m_untrainedMemories);
     auto* modelBox = new QGroupBox(tr("Model"), this);
     auto* modelForm = new QFormLayout(modelBox);
     modelForm->addRow(tr("&Device:"), m_device);
@@ -162,6 +181,8 @@ app::AskSettings SettingsDialog::askSettings() const {
     ask.topP = m_topP->value();
     ask.maxNewTokens = m_maxTokens->value();
     ask.systemPrompt = m_system->toPlainText().trimmed();
+    ask.passageShare = m_passageShare->value() / 100.0;
+    ask.untrainedMemories = m_untrainedMemories->isChecked();
     return ask;
 }
 

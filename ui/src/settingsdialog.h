@@ -8,6 +8,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -41,6 +42,8 @@ private:
     QDoubleSpinBox* m_topP;
     QSpinBox* m_maxTokens;
     QPlainTextEdit* m_system;
+    QSpinBox* m_passageShare;
+    QCheckBox* m_untrainedMemories;
     QComboBox* m_device;
     QComboBox* m_precision;
     QSpinBox* m_batch;

@@ -1,10 +1,12 @@
 // The library for the GUI: documents, chats and messages read and written on a worker thread with
 // its own database connection, results delivered as queued signals. Added files are read one at a
 // time, each by a contained reader process (readerprocess.h) that the worker thread waits for
-// without blocking: chats load and the library answers while a book is being read. The GUI thread
-// never touches the database or the files.
+// without blocking: chats load and the library answers while a book is being read. Pages of PDFs
+// are drawn for the document pane by the same kind of process. The GUI thread never touches the
+// database or the files.
 #pragma once
 
+#include "uio/app/sources.h"
 #include "uio/ingest/readerprocess.h"
 
 #include <QList>
@@ -49,6 +51,7 @@ struct MessageRow {
     Role role = Role::User;
     QString content;
     bool complete = true;
+    QList<SourceRow> sources;  // of an answer: passages placed verbatim, memories it had
 };
 
 class LibraryWorker;
@@ -86,6 +89,14 @@ public Q_SLOTS:
     // Removes the memory not made by this model and adapter, then gives the space back to the
     // disk; cachePurged and cacheUsage follow.
     void purgeOtherCache(const QString& modelFingerprint, const QString& adapterFingerprint);
+    // Passages of every document that have the words, best first; searchFinished follows.
+    void search(const QString& query);
+    // The document at a place (bytes of its text; page 0: the place's own); documentOpened
+    // follows, then for a PDF whose file is there, pageRendered (or pageFailed) with the words of
+    // `mark` marked (by default the place's text).
+    void openDocument(qint64 id, qint64 begin, qint64 end, int page = 0, const QString& mark = {});
+    // Another page of a PDF, drawn by a reader process; pageRendered or pageFailed follows.
+    void renderPage(qint64 id, const QString& path, int page, const QString& passage);
     void listAdapters();                                 // adaptersListed follows: those whose file is still there
     void renameAdapter(qint64 id, const QString& name);  // then adaptersListed
 
@@ -109,6 +120,13 @@ Q_SIGNALS:
     void cacheUsage(qint64 totalBytes, qint64 otherBytes);
     void cachePurged(qint64 freedBytes);
     void adaptersListed(const QList<uio::app::AdapterRow>& adapters);
+    void searchFinished(const QString& query, const QList<uio::app::SourceRow>& passages);
+    void documentOpened(const uio::app::DocumentView& view);
+    // A drawn page, with the boxes of the passage's words marked (in the image's pixels).
+    void pageRendered(qint64 documentId, int page, int pageCount, const QImage& image, const QList<QRectF>& marked);
+    void pageFailed(qint64 documentId, int page, const QString& message);
+    // Libraries made before the passage index are indexed in the background, a document at a time.
+    void indexingProgress(int done, int total);
 
 private:
     QString m_path;

@@ -45,6 +45,8 @@ struct AskSettings {
     double temperature = 0.7;
     double topP = 0.95;
     quint64 seed = 0;
+    double passageShare = 0.25;      // of the model's positions, for passages placed verbatim
+    bool untrainedMemories = false;  // memories of an adapter that was never trained
 };
 
 class ModelWorker;

@@ -1,7 +1,10 @@
-// What ingestion makes of a file: clean text with a map back to pages and chapters.
+// What ingestion makes of a file: clean text with a map back to pages and chapters; and a page of
+// a PDF drawn for the document pane.
 #pragma once
 
+#include <QImage>
 #include <QList>
+#include <QRectF>
 #include <QString>
 #include <QStringList>
 
@@ -28,6 +31,19 @@ struct IngestedDocument {
     QList<Section> sections;
     QList<PageSpan> pages;  // paged formats only
     QStringList warnings;   // things the user should know (skipped items, pages without text)
+};
+
+// A page of a PDF drawn for the screen, and where its words are (in the image's pixels).
+struct WordBox {
+    QRectF box;
+    QString text;
+};
+
+struct RenderedPage {
+    int page = 0;  // 1-based
+    int pageCount = 0;
+    QImage image;  // ARGB32
+    QList<WordBox> words;
 };
 
 }  // namespace uio::ingest

@@ -35,6 +35,10 @@ IngestedDocument readPdf(const QString& path, const IngestOptions& options);
 IngestedDocument readEpub(const QString& path, const IngestOptions& options);
 IngestedDocument readTextFile(const QString& path, const QString& format);
 
+// Draws page `page` (1-based) of a PDF at `dpi`, with its words' boxes. Throws IngestError. Like
+// reading, it runs in the reader process (ReaderProcess::startRender).
+RenderedPage renderPdfPage(const QString& path, int page, double dpi, const QByteArray& password = {});
+
 // Bytes of a text file as Unicode: a UTF-8 or UTF-16 byte-order mark wins, then valid UTF-8,
 // then Latin-1.
 QString decodeText(const QByteArray& bytes);

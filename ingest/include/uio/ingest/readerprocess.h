@@ -1,6 +1,7 @@
 // Reading untrusted documents in a contained process. Every document is read by its own uio-reader
 // child with limits on memory and time; a file that crashes the reader, exhausts its memory or
-// never finishes becomes an IngestError for that file alone, and the caller goes on.
+// never finishes becomes an IngestError for that file alone, and the caller goes on. Pages of
+// PDFs are drawn for the screen the same way.
 #pragma once
 
 #include "uio/ingest/document.h"
@@ -45,6 +46,8 @@ public:
     ~ReaderProcess() override;
 
     void start(const QString& path, const QByteArray& password = {});
+    // Draws a page of a PDF instead of reading it: rendered or failed follows.
+    void startRender(const QString& path, int page, double dpi, const QByteArray& password = {});
     void cancel();  // failed(Cancelled) follows
     // For a thread that must not run its event loop meanwhile: waits up to `ms` for the reader,
     // emitting this object's signals as things happen and enforcing the time limit itself.
@@ -54,6 +57,7 @@ public:
 Q_SIGNALS:
     void progress(int done, int total);
     void finished(const uio::ingest::IngestedDocument& document);
+    void rendered(const uio::ingest::RenderedPage& page);
     void failed(uio::ingest::IngestError::Kind kind, const QString& message);
 
 private:
@@ -65,6 +69,7 @@ private:
     ReaderLimits m_limits;
     QString m_program;
     QString m_path;
+    QStringList m_render;  // the arguments that make the reader draw a page
     QProcess m_process;
     QTimer m_deadline;        // the time limit, with an event loop
     QElapsedTimer m_started;  // the time limit, in wait()

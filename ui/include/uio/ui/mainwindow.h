@@ -18,6 +18,7 @@ class LibraryService;
 namespace uio::ui {
 
 class ChatPanel;
+class DocumentPane;
 class DocumentListModel;
 class LibraryPanel;
 class SetupPage;
@@ -43,6 +44,7 @@ Q_SIGNALS:
 private:
     void buildMenus();
     void connectServices();
+    void connectDocumentPane();
     void showAbout();
     void connectSetup();
     void useDemoModel();
@@ -70,6 +72,7 @@ private:
     DocumentListModel* m_documents;
     LibraryPanel* m_library;
     ChatPanel* m_chat;
+    DocumentPane* m_pane;
     QLabel* m_modelLabel;
     QLabel* m_jobLabel;
     QLabel* m_memoryLabel;
