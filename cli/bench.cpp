@@ -2,7 +2,7 @@
 //   uio bench gemm      matrix-multiply rate (the ceiling of prefill) and memory copy rate
 //   uio bench generate  prefill and decode tokens/s of a model, as fractions of those ceilings
 //   uio bench compress, decode-memory: see bench_memory.cpp; memory, train: bench_scaling.cpp;
-//   chat: bench_chat.cpp; storage: bench_storage.cpp
+//   chat: bench_chat.cpp; storage: bench_storage.cpp; search: bench_search.cpp
 
 #include "bench.h"
 
@@ -171,6 +171,8 @@ int runBench(const QStringList& args) {
         {QStringLiteral("chat"), QStringLiteral("a question over a compressed document, end to end"), benchChat},
         {QStringLiteral("memory"), QStringLiteral("UIO against full attention as the context grows"), benchMemory},
         {QStringLiteral("storage"), QStringLiteral("library writes and reads of memory segments"), benchStorage},
+        {QStringLiteral("search"), QStringLiteral("the passage index: size and search latency (p50, p99)"),
+         benchSearch},
         {QStringLiteral("train"), QStringLiteral("training tokens/s and peak memory against T"), benchTrain},
     };
     const QString what = args.value(0);
@@ -184,7 +186,8 @@ int runBench(const QStringList& args) {
             verbs.append({name, summary});
         verbHelp(QStringLiteral("bench"), verbs);
     }
-    throw UsageError("uio bench needs one of: gemm, generate, compress, decode-memory, chat, memory, storage, train");
+    throw UsageError(
+        "uio bench needs one of: gemm, generate, compress, decode-memory, chat, memory, storage, search, train");
 }
 
 }  // namespace uio::cli

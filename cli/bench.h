@@ -30,6 +30,7 @@ int benchCompress(const QStringList& args);
 int benchDecodeMemory(const QStringList& args);
 int benchStorage(const QStringList& args);
 int benchChat(const QStringList& args);
+int benchSearch(const QStringList& args);
 int benchMemory(const QStringList& args);
 int benchTrain(const QStringList& args);
 

@@ -1,5 +1,6 @@
 // What the parent reads from a reader process: any bytes, in pieces of any size, end as a valid
-// document, a reported error, malformed, or still waiting; a document's offsets lie in its text.
+// document or drawn page, a reported error, malformed, or still waiting; a document's offsets lie
+// in its text, a page's word boxes on the page.
 #include "readerprotocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -20,6 +21,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         for (const auto& s : d.sections) {
             if (s.offset < 0 || s.offset > d.text.size())
+                __builtin_trap();
+        }
+    }
+    if (parser.state() == OutputParser::State::Page) {
+        const auto& page = parser.page();
+        const QRectF bounds(0, 0, page.image.width(), page.image.height());
+        if (page.image.isNull() || page.page < 1 || page.page > page.pageCount)
+            __builtin_trap();
+        for (const auto& w : page.words) {
+            if (!w.box.isEmpty() && !bounds.contains(w.box))
                 __builtin_trap();
         }
     }

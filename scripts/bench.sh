@@ -30,12 +30,14 @@ if ! $report_only; then
     contexts=256,512,1024,2048,4096,8192
     segments=0,10,90
     documents=1000,4000
+    long_documents=20000
   else
     shape=()  # the method's own: l = 1024, m = 32, r = 128
     sizes=1024,4096,16384,65536,102400
     contexts=1024,2048,4096,8192,16384,32768,65536,102400
     segments=0,10,90
     documents=10000,95000
+    long_documents=300000  # beyond the window: memories chosen by relevance
   fi
   "$uio" adapter new --model "$model" --out "$work/adapter.safetensors" "${shape[@]}" >/dev/null
   adapter=(--adapter "$work/adapter.safetensors")
@@ -54,6 +56,8 @@ if ! $report_only; then
   run memory --model "$model" "${adapter[@]}" --dtype bf16 --mode uio --contexts "$contexts"
   run memory --model "$model" --dtype bf16 --mode plain --contexts "$contexts"
   run chat --model "$model" "${adapter[@]}" --dtype bf16 --tokens "$documents"
+  run chat --model "$model" "${adapter[@]}" --dtype bf16 --tokens "$long_documents" --copy-memories
+  run search
   run storage
   run train --model "$model" --segments 2,4,8,16 --segment-length 256 --memory-tokens 16 --rank 16
   run train --model "$model" --segments 2,4,8,16 --segment-length 256 --memory-tokens 16 --rank 16 --recompute

@@ -31,6 +31,7 @@ private Q_SLOTS:
     void requestsAreServedWhileADocumentCompresses();
     void failuresArriveAsMessages();
     void createsAnAdapterForAModelFolder();
+    void oldLibraryIsIndexedInTheBackground();
 
 private:
     QTemporaryDir m_dir;
@@ -203,4 +204,54 @@ void TestModelService::createsAnAdapterForAModelFolder() {
 }
 
 QTEST_GUILESS_MAIN(TestModelService)
+// A library made before the passage index (no passages, maps counting UTF-16 code units) is indexed
+// a document at a time when opened; then its passages are found and open at the right place.
+void TestModelService::oldLibraryIsIndexedInTheBackground() {
+    const QString path = m_dir.filePath(QStringLiteral("old-index.sqlite3"));
+    const std::string prose = "Ça commence. " + uio::model::synthetic_text(4, 400, 300);
+    const std::string needle = "Zoë kept the golden compass in the third drawer.";
+    {
+        uio::storage::Library library(path.toStdString());
+        uio::storage::Documents documents(library.db());
+        for (int d = 0; d < 3; ++d) {
+            uio::storage::NewDocument row;
+            row.text = prose + "\n\n" + (d == 1 ? needle + "\n\n" : std::string()) + prose;
+            row.sha256 = std::string(63, 'a') + static_cast<char>('0' + d);
+            row.title = "Old " + std::to_string(d);
+            row.format = "pdf";
+            // Two pages, split where the second copy of the prose starts, in UTF-16 code units.
+            const auto second = QString::fromStdString(row.text).lastIndexOf(QString::fromStdString(prose));
+            const auto end = QString::fromStdString(row.text).size();
+            row.page_map_json =
+                "[[1,0," + std::to_string(second) + "],[2," + std::to_string(second) + "," + std::to_string(end) + "]]";
+            row.page_count = 2;
+            documents.add(row);
+        }
+        library.db().exec("DELETE FROM passages; UPDATE document_texts SET indexed = 0, offsets = 'utf16'");
+    }
+    uio::app::LibraryService library(path);
+    QSignalSpy progress(&library, &uio::app::LibraryService::indexingProgress);
+    library.refresh();
+    UIO_TRY_VERIFY(!progress.isEmpty() && progress.last().at(0).toInt() == 3);
+    QCOMPARE(progress.last().at(1).toInt(), 3);
+
+    QSignalSpy found(&library, &uio::app::LibraryService::searchFinished);
+    library.search(QStringLiteral("golden compass"));
+    UIO_TRY_COMPARE(found.count(), 1);
+    const auto hits = found.first().at(1).value<QList<uio::app::SourceRow>>();
+    QVERIFY(!hits.isEmpty());
+    const uio::app::SourceRow hit = hits.first();
+    QCOMPARE(hit.title, QStringLiteral("Old 1"));
+    QCOMPARE(hit.page, 1);  // the needle is before the page break, counted in bytes now
+    QVERIFY2(hit.text.contains(QStringLiteral("[golden] [compass]")), qPrintable(hit.text));
+
+    QSignalSpy opened(&library, &uio::app::LibraryService::documentOpened);
+    library.openDocument(hit.documentId, hit.begin, hit.end);
+    UIO_TRY_COMPARE(opened.count(), 1);
+    const auto view = opened.first().at(0).value<uio::app::DocumentView>();
+    const QString marked = view.text.mid(view.highlightBegin, view.highlightEnd - view.highlightBegin);
+    QVERIFY2(marked.contains(QString::fromStdString(needle)), qPrintable(marked));
+    QCOMPARE(view.page, 1);
+}
+
 #include "test_modelservice.moc"

@@ -294,6 +294,16 @@ void TestRepositories::deletingADocumentRemovesWhatHangsOffIt() {
     Statement orphans(m_library->db(), "SELECT COUNT(*) FROM memory_segments WHERE key_id = ?");
     orphans.bind(1, key).step();
     QCOMPARE(orphans.column_int(0), int64_t(0));
+    // Its passages and their full-text rows go too; the other document's stay searchable.
+    Statement passages(m_library->db(), "SELECT COUNT(*) FROM passages WHERE document_id = ?");
+    passages.bind(1, doc).step();
+    QCOMPARE(passages.column_int(0), int64_t(0));
+    Statement text(m_library->db(), "SELECT COUNT(*) FROM passage_text");
+    text.step();
+    Statement kept(m_library->db(), "SELECT COUNT(*) FROM passages");
+    kept.step();
+    QVERIFY(kept.column_int(0) > 0);
+    QCOMPARE(text.column_int(0), kept.column_int(0));
 }
 
 QTEST_APPLESS_MAIN(TestRepositories)

@@ -284,15 +284,45 @@ int main(int argc, char* argv[]) {
     for (const QJsonObject& o : benches("chat")) {
         for (const auto& v : o[QStringLiteral("results")].toArray()) {
             const QJsonObject r = v.toObject();
-            rows << QStringList{what(o), fixed(r[QStringLiteral("tokens")].toDouble()),
-                                fixed(r[QStringLiteral("first_token_from_scratch_s")].toDouble(), 2),
-                                fixed(r[QStringLiteral("first_token_cached_s")].toDouble(), 2),
-                                fixed(r[QStringLiteral("speedup")].toDouble(), 1) + QStringLiteral("x")};
+            // Runs with --copy-memories time the cached path only.
+            const bool scratch = r.contains(QStringLiteral("first_token_from_scratch_s"));
+            const QString inWindow = r.contains(QStringLiteral("segments_in_window"))
+                                         ? QStringLiteral("%1 of %2 + %3 passages")
+                                               .arg(r[QStringLiteral("segments_in_window")].toInteger())
+                                               .arg(r[QStringLiteral("segments")].toInteger())
+                                               .arg(r[QStringLiteral("passages_in_window")].toInteger())
+                                         : QStringLiteral("—");
+            rows << QStringList{
+                what(o),
+                fixed(r[QStringLiteral("tokens")].toDouble()),
+                inWindow,
+                scratch ? fixed(r[QStringLiteral("first_token_from_scratch_s")].toDouble(), 2) : QStringLiteral("—"),
+                fixed(r[QStringLiteral("first_token_cached_s")].toDouble(), 2),
+                scratch ? fixed(r[QStringLiteral("speedup")].toDouble(), 1) + QStringLiteral("x")
+                        : QStringLiteral("—")};
         }
     }
     if (!rows.isEmpty()) {
         out << "### First answer token: cached memories against compressing first (`uio bench chat`)\n\n";
-        table(out, {"machine, model, dtype", "document tokens", "from scratch, s", "cached, s", "speed-up"}, rows);
+        table(out,
+              {"machine, model, dtype", "document tokens", "segments in window", "from scratch, s", "cached, s",
+               "speed-up"},
+              rows);
+    }
+
+    rows.clear();
+    for (const QJsonObject& o : benches("search")) {
+        rows << QStringList{fixed(o[QStringLiteral("approximate_tokens")].toDouble()),
+                            fixed(o[QStringLiteral("passages")].toDouble()),
+                            fixed(o[QStringLiteral("index_to_text")].toDouble(), 2) + QStringLiteral("x"),
+                            fixed(o[QStringLiteral("add_and_index_s")].toDouble(), 2),
+                            fixed(o[QStringLiteral("search_ms_p50")].toDouble(), 2),
+                            fixed(o[QStringLiteral("search_ms_p99")].toDouble(), 2)};
+    }
+    if (!rows.isEmpty()) {
+        out << "### Passage index (`uio bench search`)\n\n";
+        table(out, {"library tokens", "passages", "index / text", "add and index, s", "search p50, ms", "p99, ms"},
+              rows);
     }
 
     rows.clear();
