@@ -13,6 +13,21 @@
 
 namespace testfiles {
 
+PdfPage wrapped(const QString& prose, int width) {
+    PdfPage page;
+    QString line;
+    for (const QString& word : prose.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && line.size() + word.size() > width) {
+            page << PdfLine{line.trimmed()};
+            line.clear();
+        }
+        line += word + QLatin1Char(' ');
+    }
+    if (!line.isEmpty())
+        page << PdfLine{line.trimmed()};
+    return page;
+}
+
 void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& title) {
     QPdfWriter writer(path);
     writer.setPageSize(QPageSize(QPageSize::A4));

@@ -17,6 +17,9 @@ struct PdfLine {
 };
 using PdfPage = QList<PdfLine>;  // an empty page list entry draws only a picture (a "scan")
 
+// Prose as the lines of a page, broken at spaces before `width` characters.
+PdfPage wrapped(const QString& prose, int width = 70);
+
 // One page per entry, lines drawn top to bottom; a page with no lines gets a filled shape only.
 void writePdf(const QString& path, const QList<PdfPage>& pages, const QString& title = {});
 

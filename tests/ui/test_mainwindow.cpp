@@ -63,20 +63,8 @@ void TestMainWindow::initTestCase() {
 // A PDF of `pages` pages of generated prose, about 250 words a page.
 QString TestMainWindow::pdfOfWords(const QString& path, int pages) {
     QList<testfiles::PdfPage> content;
-    for (int p = 0; p < pages; ++p) {
-        const QString words = QString::fromStdString(uio::model::synthetic_text(100 + p, 250, 300));
-        testfiles::PdfPage page;
-        QString line;
-        for (const QString& word : words.split(QLatin1Char(' '))) {
-            if (line.size() + word.size() > 70) {
-                page << testfiles::PdfLine{line};
-                line.clear();
-            }
-            line += word + QLatin1Char(' ');
-        }
-        page << testfiles::PdfLine{line};
-        content << page;
-    }
+    for (int p = 0; p < pages; ++p)
+        content << testfiles::wrapped(QString::fromStdString(uio::model::synthetic_text(100 + p, 250, 300)));
     testfiles::writePdf(path, content, QStringLiteral("The Voyage"));
     return path;
 }

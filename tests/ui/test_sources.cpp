@@ -72,20 +72,10 @@ void TestSources::initTestCase() {
     // Twelve pages of prose; the sentence alone on page 9.
     QList<testfiles::PdfPage> pages;
     for (int p = 1; p <= 12; ++p) {
-        testfiles::PdfPage page;
-        const QString words = QString::fromStdString(uio::model::synthetic_text(300 + p, 200, 300));
-        QString line;
-        for (const QString& word : words.split(QLatin1Char(' '))) {
-            if (line.size() + word.size() > 70) {
-                page << testfiles::PdfLine{line};
-                line.clear();
-            }
-            line += word + QLatin1Char(' ');
-            if (p == 9 && page.size() == 12 && line.size() == word.size() + 1) {
-                page << testfiles::PdfLine{kNeedle};
-            }
-        }
-        page << testfiles::PdfLine{line};
+        testfiles::PdfPage page =
+            testfiles::wrapped(QString::fromStdString(uio::model::synthetic_text(300 + p, 200, 300)));
+        if (p == 9)
+            page.insert(12, testfiles::PdfLine{kNeedle});
         pages << page;
     }
     m_pdf = m_dir.filePath(QStringLiteral("voyage.pdf"));
