@@ -28,12 +28,18 @@ int64_t segment_at(const Compressor::Outline& outline, int64_t offset) {
     return std::max<int64_t>(0, static_cast<int64_t>(it - o.begin()) - 1);
 }
 
-std::optional<int64_t> page_at(const std::vector<storage::Passage>& passages, int64_t offset) {
+// The passage that holds byte `offset` (the last one past the end); none for a document without.
+const storage::Passage* passage_at(const std::vector<storage::Passage>& passages, int64_t offset) {
     for (const storage::Passage& p : passages) {
         if (offset < p.end)
-            return p.page_first;
+            return &p;
     }
-    return passages.empty() ? std::nullopt : passages.back().page_last;
+    return passages.empty() ? nullptr : &passages.back();
+}
+
+std::optional<int64_t> page_at(const std::vector<storage::Passage>& passages, int64_t offset) {
+    const storage::Passage* p = passage_at(passages, offset);
+    return p ? p->page_first : std::nullopt;
 }
 
 // "p. 12", "pp. 12-13", "§ Loomings p. 5", or "" when nothing is known.
@@ -165,7 +171,16 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
     std::vector<int64_t> ids(chat.document_ids.begin(), chat.document_ids.end());
     storage::Passages passages(m_db);
     passages.index_missing(ids);
-    const auto hits = passages.search(question, ids, kPassageHits);
+    auto hits = passages.search(question, ids, kPassageHits);
+    if (hits.empty()) {
+        // Nothing to look for ("What is this about?"): the documents' openings, word for word.
+        for (const int64_t id : ids) {
+            if (const auto all = passages.of_document(id); !all.empty())
+                hits.push_back({all.front(), 0.0, {}});
+            if (hits.size() >= 3)
+                break;
+        }
+    }
     std::vector<storage::PassageHit> context_hits;
     if (!all_history.empty())
         context_hits = passages.search(all_history.back().user, ids, kPassageHits / 2);
@@ -240,7 +255,7 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
     }
     const auto chosen = plan_passages(costs, available);
 
-    if (window.memories.all) {
+    if (use_memories && window.memories.all) {  // without memories the tails are passages like the rest
         for (const ChatDocument& d : window.documents)
             window.prompt.insert(window.prompt.end(), d.outline.tail.begin(), d.outline.tail.end());
     }
@@ -338,7 +353,9 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
             const int64_t begin = offsets[static_cast<size_t>(chosen[i])];
             const int64_t end = offsets[static_cast<size_t>(chosen[j - 1] + 1)];
             const auto first = page_at(in_document, begin), last = page_at(in_document, std::max(begin, end - 1));
-            const std::string place = place_of("", first, last);
+            const storage::Passage* opening = passage_at(in_document, begin);
+            const std::string section = opening ? opening->section : std::string();
+            const std::string place = place_of(section, first, last);
             sources.push_back({{"kind", "memory"},
                                {"document_id", document.id},
                                {"title", document.title},
@@ -347,6 +364,7 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
                                {"end", end},
                                {"page", first ? nlohmann::json(*first) : nlohmann::json()},
                                {"page_last", last ? nlohmann::json(*last) : nlohmann::json()},
+                               {"section", section},
                                {"place", place},
                                {"label", document.title + (place.empty() ? "" : " " + place)}});
             i = j;

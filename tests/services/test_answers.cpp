@@ -65,7 +65,7 @@ private Q_SLOTS:
 
 private:
     // Asks in a new chat over `documents`; checks the answer's window against the model's positions.
-    services::Answer ask(const std::vector<int64_t>& documents, bool memories);
+    services::Answer ask(const std::vector<int64_t>& documents, bool memories, const std::string& question = kQuestion);
 
     QTemporaryDir m_dir;
     std::unique_ptr<model::Engine> m_engine;
@@ -166,7 +166,7 @@ void TestAnswers::planPrefersRelevantSegments() {
     QVERIFY2(gap < 340, qPrintable(QString::number(gap)));
 }
 
-services::Answer TestAnswers::ask(const std::vector<int64_t>& documents, bool memories) {
+services::Answer TestAnswers::ask(const std::vector<int64_t>& documents, bool memories, const std::string& question) {
     const int64_t chat = storage::Chats(m_library->db()).create("needle", documents);
     services::Compressor compressor(*m_engine, m_library->db(), 8);
     services::ChatService service(*m_engine, m_library->db(), compressor);
@@ -174,7 +174,7 @@ services::Answer TestAnswers::ask(const std::vector<int64_t>& documents, bool me
     options.max_new_tokens = 8;
     options.ignore_eos = true;
     options.untrained_memories = memories;
-    services::Answer answer = service.ask(chat, kQuestion, options);
+    services::Answer answer = service.ask(chat, question, options);
     // Never over the model's positions: memories, what follows them, and the answer's room.
     const int64_t m = m_engine->adapter_info().config.memory_tokens;
     const auto prompt = static_cast<int64_t>(m_engine->tokenizer().encode(answer.prompt_text, false).size());
@@ -223,6 +223,8 @@ void TestAnswers::longDocumentIsAnsweredFromPage137() {
     QVERIFY(*documents.get(doc)->token_count > 300000);
     const services::Answer answer = ask({doc}, true);
     QVERIFY(answer.memories.size() > 100);
+    // Memories chosen, so no tail: passages and question fit one live segment, word for word.
+    QVERIFY(m_engine->tokenizer().encode(answer.prompt_text, false).size() <= 256);
     QVERIFY(static_cast<int64_t>(answer.memories.size()) < outline.segments_total);
     checkNeedle(answer, m_library->db(), compressor, doc, true);
     QVERIFY2(
@@ -274,6 +276,13 @@ void TestAnswers::untrainedAdapterAnswersFromPassages() {
     compressor.run(doc);
     const services::Answer answer = ask({doc}, false);
     QVERIFY(answer.memories.empty());
+    // Passages and question stay in one live segment: the untrained adapter compresses none of it.
+    const auto prompt = m_engine->tokenizer().encode(answer.prompt_text, false).size();
+    QVERIFY2(prompt <= 256, qPrintable(QString::number(prompt)));
+    // A question with nothing to look for gets the document's opening.
+    const services::Answer about = ask({doc}, false, "What is this about?");
+    QCOMPARE(about.passages.size(), size_t(1));
+    QCOMPARE(about.passages.front().ordinal, int64_t(0));
     QVERIFY(answer.notices.join(QLatin1Char(' ')).contains(QStringLiteral("never trained")));
     checkNeedle(answer, m_library->db(), compressor, doc, false);
 }
