@@ -30,6 +30,7 @@ int runChat(const QStringList& args);
 int runSearch(const QStringList& args);
 int runCache(const QStringList& args);
 int runTrain(const QStringList& args);
+int runDownload(const QStringList& args);
 int runExperiment(const QStringList& args);
 int compressDocument(const QStringList& args);  // uio compress --db --doc
 

@@ -42,6 +42,8 @@ const std::vector<Command>& commands() {
          uio::cli::runTrain},
         {QStringLiteral("experiment"), QStringLiteral("recall: does training teach the memory to carry a fact?"),
          uio::cli::runExperiment},
+        {QStringLiteral("download"), QStringLiteral("fetch a model repository from the Hugging Face hub, resumably"),
+         uio::cli::runDownload},
         {QStringLiteral("bench"), QStringLiteral("measure the machine and the engine (JSON)"), uio::cli::runBench},
         {QStringLiteral("info"), QStringLiteral("show libtorch, threads, BLAS and CUDA devices"), uio::cli::runInfo},
     };

@@ -3,6 +3,7 @@
 #include "chatpanel.h"
 #include "documentlistmodel.h"
 #include "documentpane.h"
+#include "downloaddialog.h"
 #include "finetunewizard.h"
 #include "librarypanel.h"
 #include "settingsdialog.h"
@@ -104,6 +105,8 @@ void MainWindow::buildMenus() {
     QAction* setup = model->addAction(tr("&Set up model…"), this, [this] { showSetup(); });
     setup->setObjectName(QStringLiteral("setupAction"));
     model->addAction(tr("Use &demo model"), this, &MainWindow::useDemoModel);
+    QAction* download = model->addAction(tr("&Download models…"), this, &MainWindow::showDownloads);
+    download->setObjectName(QStringLiteral("downloadAction"));
     QAction* fineTune = model->addAction(tr("&Fine-tune the adapter…"), this, [this] { showFineTuneWizard(); });
     fineTune->setObjectName(QStringLiteral("fineTuneAction"));
 
@@ -317,6 +320,20 @@ void MainWindow::connectSetup() {
     connect(m_setup, &SetupPage::demoRequested, this, &MainWindow::useDemoModel);
     connect(m_setup, &SetupPage::startRequested, this, &MainWindow::startModel);
     connect(m_setup, &SetupPage::backRequested, this, [this] { m_pages->setCurrentWidget(m_main); });
+}
+
+void MainWindow::showDownloads() {
+    if (!m_downloads)
+        m_downloads = new app::DownloadService(this);  // kept: a download goes on with the dialog closed
+    auto* dialog = new DownloadDialog(*m_downloads, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &DownloadDialog::useFolder, this, [this](const QString& folder) {
+        showSetup(tr("Downloaded to %1: choose its adapter or compressor, then Start.").arg(folder));
+        app::ModelSettings chosen = m_settings;
+        chosen.modelDir = folder;
+        m_setup->setSettings(chosen);
+    });
+    dialog->open();
 }
 
 void MainWindow::showSetup(const QString& message) {

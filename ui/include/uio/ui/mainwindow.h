@@ -12,8 +12,9 @@ class QSplitter;
 class QStackedWidget;
 
 namespace uio::app {
+class DownloadService;
 class LibraryService;
-}
+}  // namespace uio::app
 
 namespace uio::ui {
 
@@ -52,6 +53,7 @@ private:
     void startModel(app::ModelSettings chosen, bool createAdapter);
     void newChat();
     void showSettings();
+    void showDownloads();
     void showModel(const QString& description);
     void connectFineTuning();
     // A new run, or `run` continued from its checkpoint.
@@ -73,6 +75,7 @@ private:
     LibraryPanel* m_library;
     ChatPanel* m_chat;
     DocumentPane* m_pane;
+    app::DownloadService* m_downloads = nullptr;  // made on first use
     QLabel* m_modelLabel;
     QLabel* m_jobLabel;
     QLabel* m_memoryLabel;
