@@ -18,8 +18,11 @@ namespace reference {
 using uio::model::Checkpoint;
 using uio::model::LlamaConfig;
 
-// Optional LoRA on the projections of layer k: returns the delta to add, or an undefined tensor.
+// Optional LoRA on the projections of layer k ("q", "k", "v" of h, "o" of the attended heads):
+// returns the delta to add, or an undefined tensor.
 using LoraFn = std::function<at::Tensor(int64_t layer, const std::string& proj, const at::Tensor& h)>;
+// Optional: replaces rows of layer k's keys and values (N, K, D), before rotation, as a cache would.
+using KvFn = std::function<void(int64_t layer, at::Tensor& k, at::Tensor& v)>;
 
 struct Result {
     std::vector<at::Tensor> layer_inputs;  // L of (N, C): RMSNorm_in_k(residual) at every row
@@ -48,7 +51,8 @@ inline at::Tensor rotate(const at::Tensor& v, int64_t pos, double theta) {  // v
 
 // x: (N, C) input embeddings in f64; positions: N; visible(i, j): may row i see row j.
 inline Result forward(const Checkpoint& w, const LlamaConfig& c, at::Tensor x, const std::vector<int64_t>& positions,
-                      const std::function<bool(int64_t, int64_t)>& visible, const LoraFn& lora = {}) {
+                      const std::function<bool(int64_t, int64_t)>& visible, const LoraFn& lora = {},
+                      const KvFn& cached = {}) {
     const int64_t N = x.size(0), D = c.head_dim(), H = c.n_head, K = c.n_kv_head;
     Result result;
     auto delta = [&](int64_t k, const char* proj, const at::Tensor& h) {
@@ -60,8 +64,10 @@ inline Result forward(const Checkpoint& w, const LlamaConfig& c, at::Tensor x, c
         const auto h = rms(x, weight(w, p + "input_layernorm.weight"), c.rms_norm_eps);
         result.layer_inputs.push_back(h);
         const auto q = (at::matmul(h, weight(w, p + "self_attn.q_proj.weight").t()) + delta(l, "q", h)).view({N, H, D});
-        const auto k = (at::matmul(h, weight(w, p + "self_attn.k_proj.weight").t()) + delta(l, "k", h)).view({N, K, D});
-        const auto v = (at::matmul(h, weight(w, p + "self_attn.v_proj.weight").t()) + delta(l, "v", h)).view({N, K, D});
+        auto k = (at::matmul(h, weight(w, p + "self_attn.k_proj.weight").t()) + delta(l, "k", h)).view({N, K, D});
+        auto v = (at::matmul(h, weight(w, p + "self_attn.v_proj.weight").t()) + delta(l, "v", h)).view({N, K, D});
+        if (cached)
+            cached(l, k, v);
         auto attended = at::zeros({N, H, D}, at::kDouble);
         for (int64_t head = 0; head < H; ++head) {
             const int64_t kv = head / (H / K);
@@ -83,7 +89,8 @@ inline Result forward(const Checkpoint& w, const LlamaConfig& c, at::Tensor x, c
                 }
             }
         }
-        x = x + at::matmul(attended.view({N, H * D}), weight(w, p + "self_attn.o_proj.weight").t());
+        const auto heads = attended.view({N, H * D});
+        x = x + at::matmul(heads, weight(w, p + "self_attn.o_proj.weight").t()) + delta(l, "o", heads);
         const auto h2 = rms(x, weight(w, p + "post_attention_layernorm.weight"), c.rms_norm_eps);
         const auto gate = at::matmul(h2, weight(w, p + "mlp.gate_proj.weight").t());
         const auto up = at::matmul(h2, weight(w, p + "mlp.up_proj.weight").t());

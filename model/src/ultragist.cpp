@@ -1,0 +1,171 @@
+#include "ultragist.h"
+
+#include "attention.h"
+#include "checkpoint.h"
+#include "matmul.h"
+#include "uio/model/error.h"
+
+#include <ATen/ATen.h>
+
+namespace uio::model {
+
+UltraGistWeights load_ultragist_weights(const Checkpoint& checkpoint, const LlamaConfig& c, const at::Device& device,
+                                        at::ScalarType dtype) {
+    auto read = [&](const std::string& name, std::vector<int64_t> shape) {
+        if (!checkpoint.contains(name))
+            throw ModelError("the folder has no " + name + ": it is not an UltraGist checkpoint");
+        const at::Tensor t = checkpoint.view(name);
+        if (t.sizes() != at::IntArrayRef(shape))
+            throw ModelError(name + " has the wrong shape for this model");
+        return t.to(device, dtype);
+    };
+    const int64_t D = c.head_dim();
+    UltraGistWeights w;
+    w.embed = read("model.ultragist_embed_tokens.weight", {1, c.n_embd}).view({c.n_embd});
+    for (int64_t k = 0; k < c.n_layer; ++k) {
+        const std::string p = "model.layers." + std::to_string(k) + ".self_attn.ultragist_";
+        w.layers.push_back({read(p + "q_proj.weight", {c.n_head * D, c.n_embd}),
+                            read(p + "k_proj.weight", {c.n_kv_head * D, c.n_embd}),
+                            read(p + "v_proj.weight", {c.n_kv_head * D, c.n_embd}),
+                            read(p + "o_proj.weight", {c.n_embd, c.n_head * D})});
+    }
+    return w;
+}
+
+int64_t adaptive_ratio(int64_t tokens, int64_t window, int64_t positions, const std::vector<int64_t>& ratios) {
+    const int64_t needed = tokens + window;
+    int64_t largest = 0;
+    for (const int64_t r : ratios) {
+        if (r <= 0 || window % r != 0)
+            continue;
+        largest = std::max(largest, r);
+        if ((positions - window) * r + window >= needed)
+            return r;  // ratios are tried from the smallest
+    }
+    return largest;
+}
+
+UltraGistSession::UltraGistSession(LlamaImpl& model, const UltraGistWeights& weights, int64_t window, int64_t ratio)
+    : m_model(model), m_weights(weights), m_window(window), m_ratio(ratio) {
+    if (window < 1 || (ratio > 0 && window % ratio != 0))
+        throw ModelError("the compression ratio must divide the window of " + std::to_string(window) + " tokens");
+    m_keys.resize(static_cast<size_t>(model.config.n_layer));
+    m_values.resize(static_cast<size_t>(model.config.n_layer));
+}
+
+at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens) {
+    std::vector<at::Tensor> logits;
+    size_t done = 0;
+    while (done < tokens.size()) {
+        // Up to the end of the current window; the forward that completes it also compresses it.
+        const int64_t in_window = m_seen % m_window;
+        const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(m_window - in_window));
+        const std::vector<int32_t> chunk(tokens.begin() + static_cast<std::ptrdiff_t>(done),
+                                         tokens.begin() + static_cast<std::ptrdiff_t>(done + n));
+        int64_t n_memory = 0;
+        if (in_window + static_cast<int64_t>(n) == m_window) {
+            if (m_ratio == 0)
+                m_ratio = adaptive_ratio(m_seen + static_cast<int64_t>(n), m_window, m_model.config.n_ctx(),
+                                         {2, 4, 8, 16, 32});
+            n_memory = m_window / m_ratio;
+        }
+        logits.push_back(forward(chunk, n_memory));
+        done += n;
+    }
+    return logits.empty() ? at::empty({0, m_model.config.n_vocab}) : at::cat(logits, 0);
+}
+
+at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t U) {
+    const LlamaConfig& c = m_model.config;
+    const auto device = m_model.device();
+    const auto dtype = m_model.compute_dtype();
+    const auto T = static_cast<int64_t>(tokens.size());
+    const int64_t P = m_rows, Q = T + U;
+    const int64_t before = m_sink + m_memory;  // rows before the current window
+    const int64_t raw = P - before;            // rows of this window already cached
+    const int64_t H = c.n_head, K = c.n_kv_head, D = c.head_dim();
+    const auto longs = at::TensorOptions().dtype(at::kLong).device(device);
+
+    // Slot positions; a memory token sits where it would follow its chunk if memory tokens were
+    // interleaved: before + (r + 1)(i + 1) - 1.
+    auto positions = at::arange(P + Q, longs);
+    const int64_t r = U > 0 ? (raw + T) / U : 1;
+    if (U > 0) {
+        positions.narrow(0, P + T, U).copy_(before + (r + 1) * at::arange(1, U + 1, longs) - 1);
+    }
+    const auto [cos, sin] = rope_cos_sin(m_model.rope, positions, dtype);  // (P+Q, D) each
+
+    // Who sees whom: ordinary rows causally everything before them; memory token i the rows
+    // before the window, the window's first (i + 1) r tokens, and memory tokens 0..i.
+    auto mask = causal_mask(Q, P + Q, device);  // (Q, P+Q)
+    if (U > 0) {
+        auto memory_rows = mask.narrow(0, T, U);
+        memory_rows.zero_();
+        memory_rows.narrow(1, 0, before).fill_(true);
+        const auto i = at::arange(U, longs).view({U, 1});
+        const auto j = at::arange(raw + T, longs).view({1, raw + T});
+        memory_rows.narrow(1, before, raw + T).copy_(j < (i + 1) * r);
+        memory_rows.narrow(1, P + T, U).copy_(at::arange(U, longs).view({1, U}) <= i);
+    }
+
+    auto ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong).to(device);
+    auto x = m_model.model->embed_tokens->weight.index_select(0, ids).to(dtype);  // (T, C)
+    if (U > 0)
+        x = at::cat({x, m_weights.embed.to(dtype).view({1, -1}).expand({U, c.n_embd})}, 0);  // (Q, C)
+    for (int64_t k = 0; k < c.n_layer; ++k) {
+        DecoderLayerImpl& layer = m_model.layer(k);
+        AttentionImpl& attn = *layer.self_attn;
+        const auto& extra = m_weights.layers[static_cast<size_t>(k)];
+        const auto h = layer.input_layernorm(x);
+        auto project = [&](const at::Tensor& base, const at::Tensor& memory) {
+            const auto ordinary = dense(h.narrow(0, 0, T), base);
+            return U > 0 ? at::cat({ordinary, dense(h.narrow(0, T, U), memory)}, 0) : ordinary;
+        };
+        const auto q = project(attn.q_proj->weight, extra[0]).view({Q, H, D}).transpose(0, 1);    // (H, Q, D)
+        const auto key = project(attn.k_proj->weight, extra[1]).view({Q, K, D}).transpose(0, 1);  // (K, Q, D)
+        const auto value = project(attn.v_proj->weight, extra[2]).view({Q, K, D}).transpose(0, 1);
+        auto& keys = m_keys[static_cast<size_t>(k)];
+        auto& values = m_values[static_cast<size_t>(k)];
+        const auto all_keys = P > 0 ? at::cat({keys, key}, 1) : key;  // (K, P+Q, D), before RoPE
+        const auto all_values = P > 0 ? at::cat({values, value}, 1) : value;
+        const auto rotated_q = apply_rope(q.unsqueeze(0), cos.narrow(0, P, Q), sin.narrow(0, P, Q));  // (1, H, Q, D)
+        const auto rotated_k = apply_rope(all_keys.unsqueeze(0), cos, sin);                           // (1, K, P+Q, D)
+        const auto y = attention_masked(rotated_q, rotated_k, all_values.unsqueeze(0), mask)[0];      // (H, Q, D)
+        const auto merged = y.transpose(0, 1).reshape({Q, H * D});
+        auto out = dense(merged.narrow(0, 0, T), attn.o_proj->weight);
+        if (U > 0)
+            out = at::cat({out, dense(merged.narrow(0, T, U), extra[3])}, 0);
+        x = x + out;
+        x = x + layer.mlp->forward(layer.post_attention_layernorm(x));
+
+        // The cache: a completed window leaves only its memory rows (and, the first time, the sink).
+        if (U > 0) {
+            std::vector<at::Tensor> kept_k, kept_v;
+            if (m_sink == 0) {
+                kept_k.push_back(all_keys.narrow(1, 0, 1));
+                kept_v.push_back(all_values.narrow(1, 0, 1));
+            } else {
+                kept_k.push_back(all_keys.narrow(1, 0, before));
+                kept_v.push_back(all_values.narrow(1, 0, before));
+            }
+            kept_k.push_back(key.narrow(1, T, U));
+            kept_v.push_back(value.narrow(1, T, U));
+            keys = at::cat(kept_k, 1);
+            values = at::cat(kept_v, 1);
+        } else {
+            keys = all_keys;
+            values = all_values;
+        }
+    }
+    if (U > 0) {
+        m_memory += U;
+        m_sink = 1;
+        m_rows = m_sink + m_memory;
+    } else {
+        m_rows = P + T;
+    }
+    m_seen += T;
+    return m_model.logits(m_model.model->norm(x.narrow(0, 0, T)).unsqueeze(0))[0];  // (T, V)
+}
+
+}  // namespace uio::model

@@ -1,0 +1,67 @@
+// UltraGist (docs/ultragist.md): a second kind of compressor on the same Llama. Extra weights per
+// layer (ultragist_{q,k,v,o}_proj) and one embedding row make R = window / ratio memory tokens per
+// complete window; their keys and values, kept before RoPE, replace the window's in the cache:
+// [sink | memory of every finished window | raw rows of the current window]. Every forward
+// rotates all keys afresh at their slot index. One difference from the authors' code: the sink
+// (the first token's key and value) is taken when the first window completes, not at the first
+// forward, so that token 0 is never cached twice and a window fed token by token compresses to
+// what one pass makes.
+// Legend: T ordinary tokens of a forward, U memory tokens, P cached rows, C n_embd, H n_head,
+// K n_kv_head, D head_dim, V n_vocab.
+#pragma once
+
+#include "llama.h"
+
+#include <array>
+#include <vector>
+
+namespace uio::model {
+
+class Checkpoint;
+
+struct UltraGistWeights {
+    at::Tensor embed;                               // (C): the row every memory token embeds to
+    std::vector<std::array<at::Tensor, 4>> layers;  // per layer q, k, v, o weights, (out, in)
+};
+
+// Reads model.ultragist_embed_tokens.weight and model.layers.N.self_attn.ultragist_{q,k,v,o}_proj
+// .weight, checking their shapes against `config`. Throws ModelError naming what is missing.
+UltraGistWeights load_ultragist_weights(const Checkpoint& checkpoint, const LlamaConfig& config,
+                                        const at::Device& device, at::ScalarType dtype);
+
+// The release's "adapt" rule: the smallest ratio of `ratios` whose reach, (positions - window)
+// * ratio + window, holds the tokens seen so far plus one more window; the largest when none does.
+int64_t adaptive_ratio(int64_t tokens, int64_t window, int64_t positions, const std::vector<int64_t>& ratios);
+
+class UltraGistSession {
+public:
+    // ratio: tokens per memory token, dividing window; 0 chooses it at the first complete window
+    // with adaptive_ratio over 2, 4, 8, 16, 32.
+    UltraGistSession(LlamaImpl& model, const UltraGistWeights& weights, int64_t window = 1024, int64_t ratio = 0);
+
+    // Feeds tokens in order and returns the logits (T, V) f32 of each. A window that completes is
+    // compressed in the same forward as its last tokens (the ordinary tokens never see the memory
+    // tokens appended after them).
+    at::Tensor feed(const std::vector<int32_t>& tokens);
+
+    int64_t ratio() const { return m_ratio; }
+    int64_t cached_rows() const { return m_rows; }    // sink + memory + raw
+    int64_t memory_rows() const { return m_memory; }  // of finished windows
+    int64_t seen() const { return m_seen; }
+
+private:
+    // One forward of `tokens` (all in the current window) followed by `n_memory` memory tokens.
+    at::Tensor forward(const std::vector<int32_t>& tokens, int64_t n_memory);
+
+    LlamaImpl& m_model;
+    const UltraGistWeights& m_weights;
+    int64_t m_window;
+    int64_t m_ratio;
+    std::vector<at::Tensor> m_keys, m_values;  // per layer (K, P, D), before RoPE
+    int64_t m_rows = 0;
+    int64_t m_sink = 0;    // 0 or 1
+    int64_t m_memory = 0;  // rows after the sink
+    int64_t m_seen = 0;    // ordinary tokens fed
+};
+
+}  // namespace uio::model
