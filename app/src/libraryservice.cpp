@@ -166,8 +166,12 @@ public:
 
     // One page at a time: a newer request replaces the one being drawn.
     void renderPage(qint64 id, const QString& path, int page, const QString& passage) {
-        if (m_pageReader)
-            m_pageReader.release()->deleteLater();  // its process is killed, its signals dropped
+        if (m_pageReader) {
+            // Its answer would be for a page no longer asked for: dropped now, the process killed
+            // when it is deleted.
+            m_pageReader->disconnect(this);
+            m_pageReader.release()->deleteLater();
+        }
         m_pageReader = std::make_unique<ingest::ReaderProcess>(m_limits);
         ingest::ReaderProcess* reader = m_pageReader.get();
         connect(reader, &ingest::ReaderProcess::rendered, this,
