@@ -24,6 +24,7 @@ AdapterInfo read_adapter_info_file(const std::filesystem::path& path) {
 
 void Engine::create_adapter(const AdapterConfig& config, uint64_t seed) {
     m_impl->adapter = make_adapter(*m_impl->model, config, seed);
+    m_impl->ultragist.reset();
     m_impl->adapter_info.reset();
 }
 
@@ -42,6 +43,7 @@ void create_adapter_file(const std::filesystem::path& model_dir, const AdapterCo
 
 void Engine::load_adapter(const std::filesystem::path& path) {
     m_impl->adapter = uio::model::load_adapter(path, *m_impl->model);
+    m_impl->ultragist.reset();
     m_impl->adapter_info.reset();
 }
 
@@ -52,14 +54,17 @@ void Engine::save_adapter(const std::filesystem::path& path) const {
 void Engine::import_adapter(const std::filesystem::path& checkpoint, const AdapterConfig& config) {
     m_impl->adapter =
         adapter_from_authors_list(read_torch_tensor_list(checkpoint), *m_impl->model, config, checkpoint.string());
+    m_impl->ultragist.reset();
     m_impl->adapter_info.reset();
 }
 
 bool Engine::has_adapter() const {
-    return static_cast<bool>(m_impl->adapter);
+    return static_cast<bool>(m_impl->adapter) || m_impl->ultragist.has_value();
 }
 
 AdapterInfo Engine::adapter_info() const {
+    if (m_impl->ultragist)
+        return ultragist_info();
     if (!m_impl->adapter_info) {
         m_impl->adapter_info = uio::model::adapter_info(m_impl->require_adapter(), m_impl->model->config);
     }
@@ -106,9 +111,30 @@ std::vector<MemoryBlob> Engine::compress(const std::vector<std::vector<int32_t>>
     return blobs;
 }
 
+// A chat holds a UIO session or an UltraGist one; each answer starts again from the documents.
 struct MemoryChat::Impl {
     Engine::Impl& engine;
-    MemorySession session;
+    std::optional<MemorySession> uio;
+    std::optional<UltraGistSession> gist;
+    UltraGistSession::State gist_start;
+    int64_t gist_windows = 0;
+
+    void rewind() {
+        if (gist)
+            gist->set_state(gist_start);
+        else
+            uio->rewind();
+    }
+    int64_t positions_free() const {
+        return gist ? engine.model->config.n_ctx() - gist->cached_rows() : uio->positions_free();
+    }
+    at::Tensor feed(const std::vector<int32_t>& ids, const std::atomic<bool>* cancel = nullptr) {
+        if (!gist)
+            return uio->feed(ids, cancel, /*all_logits=*/false);
+        if (cancel && cancel->load())
+            throw Cancelled();
+        return gist->feed(ids);
+    }
 };
 
 MemoryChat::MemoryChat(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -116,6 +142,8 @@ MemoryChat::~MemoryChat() = default;
 
 std::unique_ptr<MemoryChat> Engine::open_memory_chat(const std::vector<MemoryBlob>& memories) {
     return with_model_errors("reading the memories", [&] {
+        if (m_impl->ultragist)
+            return open_ultragist_chat(memories);
         AdapterImpl& adapter = m_impl->require_adapter();
         LlamaImpl& model = *m_impl->model;
         c10::InferenceMode guard;
@@ -131,17 +159,37 @@ std::unique_ptr<MemoryChat> Engine::open_memory_chat(const std::vector<MemoryBlo
         const auto stacked = tensors.empty() ? at::empty({0, expected[0], expected[1], expected[2]},
                                                          at::TensorOptions().device(model.device()))
                                              : at::stack(tensors);
-        auto impl = std::make_unique<MemoryChat::Impl>(
-            MemoryChat::Impl{*m_impl, MemorySession(model, m_impl->adapter, stacked)});
+        auto impl = std::make_unique<MemoryChat::Impl>(MemoryChat::Impl{*m_impl, {}, {}, {}, 0});
+        impl->uio.emplace(model, m_impl->adapter, stacked);
         return std::unique_ptr<MemoryChat>(new MemoryChat(std::move(impl)));
     });
 }
 
+std::unique_ptr<MemoryChat> Engine::open_ultragist_chat(const std::vector<MemoryBlob>& memories) {
+    const UltraGistCompressor& gist = *m_impl->ultragist;
+    LlamaImpl& model = *m_impl->model;
+    c10::InferenceMode guard;
+    auto impl = std::make_unique<MemoryChat::Impl>(MemoryChat::Impl{*m_impl, {}, {}, {}, 0});
+    // A window the question completes is compressed at the documents' ratio.
+    const int64_t rows = memories.empty() || memories.front().shape.size() != 5 ? 0 : memories.front().shape[3] - 1;
+    const int64_t ratio = rows > 0 && gist.window % rows == 0 ? gist.window / rows : ultragist_ratio_for(gist.window);
+    impl->gist.emplace(model, gist.weights, gist.window, ratio);
+    if (!memories.empty()) {
+        const auto [keys, values] =
+            ultragist_memory_rows(memories, model.config, model.device(), model.compute_dtype());
+        impl->gist->restore(keys, values, static_cast<int64_t>(memories.size()));
+    }
+    impl->gist_start = impl->gist->state();
+    impl->gist_windows = static_cast<int64_t>(memories.size());
+    return std::unique_ptr<MemoryChat>(new MemoryChat(std::move(impl)));
+}
+
 int64_t MemoryChat::memory_segments() const {
-    return m_impl->session.memory_segments();
+    return m_impl->gist ? m_impl->gist_windows : m_impl->uio->memory_segments();
 }
 int64_t MemoryChat::positions_free() const {
-    return m_impl->session.positions_after_documents();
+    return m_impl->gist ? m_impl->engine.model->config.n_ctx() - m_impl->gist_start.rows
+                        : m_impl->uio->positions_after_documents();
 }
 
 Generation MemoryChat::generate(const GenerateRequest& request, const std::function<void(int32_t)>& on_token,
@@ -151,7 +199,7 @@ Generation MemoryChat::generate(const GenerateRequest& request, const std::funct
             throw ModelError("the prompt is empty");
         }
         m_impl->engine.check_tokens(request.prompt);
-        MemorySession& session = m_impl->session;
+        Impl& session = *m_impl;
         c10::InferenceMode guard;
         session.rewind();
         if (static_cast<int64_t>(request.prompt.size()) >= session.positions_free()) {
@@ -164,7 +212,7 @@ Generation MemoryChat::generate(const GenerateRequest& request, const std::funct
         const auto start = std::chrono::steady_clock::now();
         at::Tensor logits;
         try {
-            logits = session.feed(request.prompt, cancel, /*all_logits=*/false);
+            logits = session.feed(request.prompt, cancel);
         } catch (const Cancelled&) {
             result.stop = StopReason::Cancelled;
             return result;
@@ -184,6 +232,8 @@ Generation MemoryChat::generate(const GenerateRequest& request, const std::funct
 
 ScoreResult Engine::score_with_memory(const std::vector<int32_t>& ids, int top_k) {
     return with_model_errors("scoring with memory", [&] {
+        if (m_impl->ultragist)
+            return score_with_ultragist(ids, top_k);
         AdapterImpl& adapter = m_impl->require_adapter();
         LlamaImpl& model = *m_impl->model;
         m_impl->check_tokens(ids);

@@ -22,6 +22,11 @@ bool is_derived_buffer(const std::string& name) {
     return std::string_view(name).ends_with(".rotary_emb.inv_freq");
 }
 
+// A published UltraGist folder holds its compressor's weights beside the base model's.
+bool is_ultragist_tensor(const std::string& name) {
+    return name.find(".ultragist_") != std::string::npos;
+}
+
 }  // namespace
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, const at::TensorOptions& options) {
@@ -153,7 +158,7 @@ at::Tensor LlamaImpl::forward(const at::Tensor& tokens, KVCache& cache) {
 void check_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
     auto parameters = model.named_parameters(/*recurse=*/true);
     for (const std::string& name : checkpoint.names()) {
-        if (!parameters.contains(name) && !is_derived_buffer(name)) {
+        if (!parameters.contains(name) && !is_derived_buffer(name) && !is_ultragist_tensor(name)) {
             throw ModelError(checkpoint.file_of(name) + ": unexpected tensor " + name +
                              " (not part of a Llama with this config.json)");
         }

@@ -27,7 +27,8 @@ DType blob_dtype(at::ScalarType type) {
 }  // namespace
 
 MemoryBlob to_blob(const at::Tensor& memory) {
-    TORCH_CHECK(memory.dim() == 3, "to_blob: expected (L, m, C), got ", memory.sizes());
+    TORCH_CHECK(memory.dim() == 3 || memory.dim() == 5, "to_blob: expected (L, m, C) or (L, 2, K, R, D), got ",
+                memory.sizes());
     const at::Tensor cpu = memory.detach().to(at::kCPU).contiguous();
     MemoryBlob blob;
     blob.dtype = blob_dtype(cpu.scalar_type());
@@ -44,7 +45,7 @@ at::Tensor from_blob(const MemoryBlob& blob, const at::Device& device) {
     }
     // The shape comes from the library file: every dimension checked, the product without overflow.
     int64_t n = 1;
-    bool valid = blob.shape.size() == 3;
+    bool valid = blob.shape.size() == 3 || blob.shape.size() == 5;
     for (const int64_t d : blob.shape)
         valid = valid && d >= 0 && !__builtin_mul_overflow(n, d, &n);
     const auto type = to_scalar_type(blob.dtype);

@@ -1,4 +1,5 @@
-// A segment's memory tensor (L, m, C) <-> MemoryBlob bytes with dtype, shape and checksum.
+// A segment's memory tensor <-> MemoryBlob bytes with dtype, shape and checksum: (L, m, C) for a
+// UIO adapter, (L, 2, K, R, D) for UltraGist.
 #pragma once
 
 #include "uio/model/memory.h"
@@ -9,7 +10,8 @@ namespace uio::model {
 
 MemoryBlob to_blob(const at::Tensor& memory);
 
-// Throws ModelError when the checksum fails or the shape is not (expected_layers, m, C).
+// Throws ModelError when the checksum fails or the bytes do not match the shape; callers check the
+// shape against the model.
 at::Tensor from_blob(const MemoryBlob& blob, const at::Device& device);
 
 }  // namespace uio::model

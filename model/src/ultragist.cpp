@@ -9,27 +9,45 @@
 
 namespace uio::model {
 
-UltraGistWeights load_ultragist_weights(const Checkpoint& checkpoint, const LlamaConfig& c, const at::Device& device,
-                                        at::ScalarType dtype) {
-    auto read = [&](const std::string& name, std::vector<int64_t> shape) {
-        if (!checkpoint.contains(name))
-            throw ModelError("the folder has no " + name + ": it is not an UltraGist checkpoint");
-        const at::Tensor t = checkpoint.view(name);
-        if (t.sizes() != at::IntArrayRef(shape))
-            throw ModelError(name + " has the wrong shape for this model");
-        return t.to(device, dtype);
-    };
-    const int64_t D = c.head_dim();
-    UltraGistWeights w;
-    w.embed = read("model.ultragist_embed_tokens.weight", {1, c.n_embd}).view({c.n_embd});
+std::vector<std::string> ultragist_tensor_names(const LlamaConfig& c) {
+    std::vector<std::string> names{"model.ultragist_embed_tokens.weight"};
     for (int64_t k = 0; k < c.n_layer; ++k) {
         const std::string p = "model.layers." + std::to_string(k) + ".self_attn.ultragist_";
-        w.layers.push_back({read(p + "q_proj.weight", {c.n_head * D, c.n_embd}),
-                            read(p + "k_proj.weight", {c.n_kv_head * D, c.n_embd}),
-                            read(p + "v_proj.weight", {c.n_kv_head * D, c.n_embd}),
-                            read(p + "o_proj.weight", {c.n_embd, c.n_head * D})});
+        for (const char* w : {"q", "k", "v", "o"})
+            names.push_back(p + w + "_proj.weight");
+    }
+    return names;
+}
+
+UltraGistWeights load_ultragist_weights(const std::function<at::Tensor(const std::string&)>& find, const LlamaConfig& c,
+                                        const at::Device& device, at::ScalarType dtype) {
+    const int64_t D = c.head_dim();
+    const std::vector<std::string> names = ultragist_tensor_names(c);
+    auto read = [&](size_t i, std::vector<int64_t> shape) {
+        const std::string& name = names[i];
+        const at::Tensor t = find(name);
+        if (!t.defined())
+            throw ModelError("there is no " + name + ": not an UltraGist checkpoint for this model");
+        if (t.sizes() != at::IntArrayRef(shape))
+            throw ModelError(name + " has shape " + shape_string(t.sizes()) + ", this model needs " +
+                             shape_string(shape));
+        return t.to(device, dtype);
+    };
+    UltraGistWeights w;
+    w.embed = read(0, {1, c.n_embd}).view({c.n_embd});
+    for (int64_t k = 0; k < c.n_layer; ++k) {
+        const auto i = static_cast<size_t>(1 + 4 * k);
+        w.layers.push_back({read(i, {c.n_head * D, c.n_embd}), read(i + 1, {c.n_kv_head * D, c.n_embd}),
+                            read(i + 2, {c.n_kv_head * D, c.n_embd}), read(i + 3, {c.n_embd, c.n_head * D})});
     }
     return w;
+}
+
+UltraGistWeights load_ultragist_weights(const Checkpoint& checkpoint, const LlamaConfig& c, const at::Device& device,
+                                        at::ScalarType dtype) {
+    return load_ultragist_weights(
+        [&](const std::string& name) { return checkpoint.contains(name) ? checkpoint.view(name) : at::Tensor(); }, c,
+        device, dtype);
 }
 
 int64_t adaptive_ratio(int64_t tokens, int64_t window, int64_t positions, const std::vector<int64_t>& ratios) {
@@ -55,6 +73,8 @@ UltraGistSession::UltraGistSession(LlamaImpl& model, const UltraGistWeights& wei
 
 at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens) {
     std::vector<at::Tensor> logits;
+    // The release chooses the ratio from everything it was given when the first window completes.
+    const int64_t known = m_seen + static_cast<int64_t>(tokens.size());
     size_t done = 0;
     while (done < tokens.size()) {
         // Up to the end of the current window; the forward that completes it also compresses it.
@@ -65,8 +85,7 @@ at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens) {
         int64_t n_memory = 0;
         if (in_window + static_cast<int64_t>(n) == m_window) {
             if (m_ratio == 0)
-                m_ratio = adaptive_ratio(m_seen + static_cast<int64_t>(n), m_window, m_model.config.n_ctx(),
-                                         {2, 4, 8, 16, 32});
+                m_ratio = adaptive_ratio(known, m_window, m_model.config.n_ctx(), {2, 4, 8, 16, 32});
             n_memory = m_window / m_ratio;
         }
         logits.push_back(forward(chunk, n_memory));
@@ -93,7 +112,7 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
     if (U > 0) {
         positions.narrow(0, P + T, U).copy_(before + (r + 1) * at::arange(1, U + 1, longs) - 1);
     }
-    const auto [cos, sin] = rope_cos_sin(m_model.rope, positions, dtype);  // (P+Q, D) each
+    const auto [cos, sin] = rope_cos_sin(rope_for(before + raw + T + (r + 1) * U), positions, dtype);  // (P+Q, D)
 
     // Who sees whom: ordinary rows causally everything before them; memory token i the rows
     // before the window, the window's first (i + 1) r tokens, and memory tokens 0..i.
@@ -159,6 +178,7 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
     }
     if (U > 0) {
         m_memory += U;
+        m_last = U;
         m_sink = 1;
         m_rows = m_sink + m_memory;
     } else {
@@ -166,6 +186,54 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
     }
     m_seen += T;
     return m_model.logits(m_model.model->norm(x.narrow(0, 0, T)).unsqueeze(0))[0];  // (T, V)
+}
+
+void UltraGistSession::restore(const std::vector<at::Tensor>& keys, const std::vector<at::Tensor>& values,
+                               int64_t windows) {
+    if (keys.size() != m_keys.size() || values.size() != m_values.size())
+        throw ModelError("the memory has " + std::to_string(keys.size()) + " layers; the model has " +
+                         std::to_string(m_keys.size()));
+    m_keys = keys;
+    m_values = values;
+    m_rows = keys.empty() ? 0 : keys.front().size(1);
+    m_sink = m_rows > 0 ? 1 : 0;
+    m_memory = m_rows - m_sink;
+    m_seen = windows * m_window;
+    m_last = 0;
+}
+
+at::Tensor UltraGistSession::last_window() const {
+    if (m_last == 0)
+        throw ModelError("no window has been compressed");
+    std::vector<at::Tensor> layers;
+    for (size_t k = 0; k < m_keys.size(); ++k) {
+        auto rows = [&](const at::Tensor& t) {  // (K, 1 + U, D)
+            return at::cat({t.narrow(1, 0, 1), t.narrow(1, m_rows - m_last, m_last)}, 1);
+        };
+        layers.push_back(at::stack({rows(m_keys[k]), rows(m_values[k])}));
+    }
+    return at::stack(layers);  // (L, 2, K, 1 + U, D)
+}
+
+void UltraGistSession::set_state(const State& state) {
+    m_keys = state.keys;
+    m_values = state.values;
+    m_rows = state.rows;
+    m_sink = state.sink;
+    m_memory = state.memory;
+    m_seen = state.seen;
+    m_last = state.last;
+}
+
+const RopeTable& UltraGistSession::rope_for(int64_t positions) {
+    if (positions <= m_model.rope.n_positions())
+        return m_model.rope;
+    if (!m_long_rope || m_long_rope->n_positions() < positions) {
+        const LlamaConfig& c = m_model.config;
+        m_long_rope.emplace(c.head_dim(), std::max(positions, 2 * m_model.rope.n_positions()), c.rope_theta,
+                            c.rope_linear_factor, m_model.device());
+    }
+    return *m_long_rope;
 }
 
 }  // namespace uio::model

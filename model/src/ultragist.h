@@ -13,6 +13,9 @@
 #include "llama.h"
 
 #include <array>
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace uio::model {
@@ -24,14 +27,30 @@ struct UltraGistWeights {
     std::vector<std::array<at::Tensor, 4>> layers;  // per layer q, k, v, o weights, (out, in)
 };
 
+// The names of the release's tensors, embedding first.
+std::vector<std::string> ultragist_tensor_names(const LlamaConfig& config);
+
 // Reads model.ultragist_embed_tokens.weight and model.layers.N.self_attn.ultragist_{q,k,v,o}_proj
-// .weight, checking their shapes against `config`. Throws ModelError naming what is missing.
+// .weight through `find` (an undefined tensor when absent), checking their shapes against
+// `config`. Throws ModelError naming what is missing.
+UltraGistWeights load_ultragist_weights(const std::function<at::Tensor(const std::string&)>& find,
+                                        const LlamaConfig& config, const at::Device& device, at::ScalarType dtype);
 UltraGistWeights load_ultragist_weights(const Checkpoint& checkpoint, const LlamaConfig& config,
                                         const at::Device& device, at::ScalarType dtype);
 
 // The release's "adapt" rule: the smallest ratio of `ratios` whose reach, (positions - window)
 // * ratio + window, holds the tokens seen so far plus one more window; the largest when none does.
 int64_t adaptive_ratio(int64_t tokens, int64_t window, int64_t positions, const std::vector<int64_t>& ratios);
+
+struct MemoryBlob;
+
+// Per layer keys and values (K, rows, D) from stored windows (L, 2, K, 1 + U, D): one sink, the
+// first window's, then every window's memory rows in order. Throws ModelError for blobs that
+// UltraGist did not make for this model.
+std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> ultragist_memory_rows(const std::vector<MemoryBlob>& blobs,
+                                                                                  const LlamaConfig& config,
+                                                                                  const at::Device& device,
+                                                                                  at::ScalarType dtype);
 
 class UltraGistSession {
 public:
@@ -44,7 +63,23 @@ public:
     // tokens appended after them).
     at::Tensor feed(const std::vector<int32_t>& tokens);
 
+    // Memory made before: per layer (K, rows, D) keys and values before RoPE, [sink | memory of
+    // `windows` finished windows]. Replaces what the session held; the next token starts a window.
+    void restore(const std::vector<at::Tensor>& keys, const std::vector<at::Tensor>& values, int64_t windows);
+    // The last finished window's memory with the sink in front: (L, 2, K, 1 + U, D), keys then
+    // values. Throws when no window has finished.
+    at::Tensor last_window() const;
+    // Everything the session holds, to return to it (a chat starts every answer from its documents).
+    struct State {
+        std::vector<at::Tensor> keys, values;
+        int64_t rows = 0, sink = 0, memory = 0, seen = 0, last = 0;
+    };
+    State state() const { return {m_keys, m_values, m_rows, m_sink, m_memory, m_seen, m_last}; }
+    void set_state(const State& state);
+
     int64_t ratio() const { return m_ratio; }
+    void set_ratio(int64_t ratio) { m_ratio = ratio; }
+    int64_t window() const { return m_window; }
     int64_t cached_rows() const { return m_rows; }    // sink + memory + raw
     int64_t memory_rows() const { return m_memory; }  // of finished windows
     int64_t seen() const { return m_seen; }
@@ -52,6 +87,9 @@ public:
 private:
     // One forward of `tokens` (all in the current window) followed by `n_memory` memory tokens.
     at::Tensor forward(const std::vector<int32_t>& tokens, int64_t n_memory);
+
+    // Slots can run past the model's positions (the release extends its table the same way).
+    const RopeTable& rope_for(int64_t positions);
 
     LlamaImpl& m_model;
     const UltraGistWeights& m_weights;
@@ -62,6 +100,8 @@ private:
     int64_t m_sink = 0;    // 0 or 1
     int64_t m_memory = 0;  // rows after the sink
     int64_t m_seen = 0;    // ordinary tokens fed
+    int64_t m_last = 0;    // memory rows of the last finished window
+    std::optional<RopeTable> m_long_rope;
 };
 
 }  // namespace uio::model

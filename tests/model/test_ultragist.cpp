@@ -10,6 +10,7 @@
 #include "safetensors.h"
 #include "uio/model/model_maker.h"
 #include "ultragist.h"
+#include "ultragist_fixture.h"
 
 #include <ATen/ATen.h>
 #include <QTemporaryDir>
@@ -64,36 +65,9 @@ void TestUltraGist::initTestCase() {
     m_modelDir = m_dir.filePath(QStringLiteral("tiny")).toStdString();
     make_model(m_modelDir, MakeModelOptions{"tiny", 7, DType::F32, 0});  // GQA: 4 heads, 2 kv heads
     m_model = load_llama(m_modelDir, at::kCPU, at::kFloat);
-    // The release's extra tensors, random, in a second shard named by an index.
     const LlamaConfig& c = m_model->config;
-    at::Generator g = at::detail::createCPUGenerator(11);
-    std::vector<std::pair<std::string, at::Tensor>> extra{
-        {"model.ultragist_embed_tokens.weight", at::randn({1, c.n_embd}, g)}};
-    const int64_t D = c.head_dim();
-    for (int64_t k = 0; k < c.n_layer; ++k) {
-        const std::string p = "model.layers." + std::to_string(k) + ".self_attn.ultragist_";
-        extra.emplace_back(p + "q_proj.weight", at::randn({c.n_head * D, c.n_embd}, g) * 0.1);
-        extra.emplace_back(p + "k_proj.weight", at::randn({c.n_kv_head * D, c.n_embd}, g) * 0.1);
-        extra.emplace_back(p + "v_proj.weight", at::randn({c.n_kv_head * D, c.n_embd}, g) * 0.1);
-        extra.emplace_back(p + "o_proj.weight", at::randn({c.n_embd, c.n_head * D}, g) * 0.1);
-    }
+    const auto extra = test::add_ultragist_tensors(m_modelDir, c, 11, kWindow);
     const std::filesystem::path dir(m_modelDir);
-    // Two shards and their index, as the release is published.
-    write_safetensors(dir / "model-00002-of-00002.safetensors", extra, {{"format", "pt"}});
-    std::string index = R"({"metadata": {}, "weight_map": {)";
-    bool first = true;
-    for (const auto& name : Checkpoint(dir).names()) {
-        index += (first ? "\"" : ", \"") + name + "\": \"model-00001-of-00002.safetensors\"";
-        first = false;
-    }
-    for (const auto& [name, t] : extra)
-        index += ", \"" + name + "\": \"model-00002-of-00002.safetensors\"";
-    index += "}}";
-    std::filesystem::rename(dir / "model.safetensors", dir / "model-00001-of-00002.safetensors");
-    FILE* f = std::fopen((dir / "model.safetensors.index.json").c_str(), "w");
-    QVERIFY(f);
-    std::fputs(index.c_str(), f);
-    std::fclose(f);
     m_weights = load_ultragist_weights(Checkpoint(dir), c, at::kCPU, at::kFloat);
     QCOMPARE(static_cast<int64_t>(m_weights.layers.size()), c.n_layer);
     QVERIFY(at::equal(m_weights.layers[1][3], extra.back().second));

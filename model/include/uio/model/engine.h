@@ -58,6 +58,7 @@ struct ScoreResult {
 };
 
 class MemoryChat;
+class CompressionStream;
 
 class Engine {
 public:
@@ -88,8 +89,21 @@ public:
     // The authors' checkpoint (a torch.save'd list of tensors, §7), read without running any
     // pickled code; l, m and alpha are not in that file and come from `config`.
     void import_adapter(const std::filesystem::path& checkpoint, const AdapterConfig& config);
-    bool has_adapter() const;
-    AdapterInfo adapter_info() const;  // throws without an adapter
+    // UltraGist (docs/ultragist.md) as the compressor in place of a UIO adapter. `source`: a folder
+    // whose safetensors hold the ultragist_* tensors (the published checkpoint, which is also this
+    // base model), or the file extract_ultragist writes. ratio: tokens per memory row (2, 4, 8, 16
+    // or 32), 0 to choose it by each document's length as the release does.
+    void load_ultragist(const std::filesystem::path& source, int64_t ratio = 0);
+    bool has_ultragist() const;
+    // The ratio a document of this many tokens is compressed at.
+    int64_t ultragist_ratio_for(int64_t document_tokens) const;
+    // An UltraGist document compressed window after window, each against the memory of the
+    // windows before it (`earlier`, as stored). Throws without UltraGist.
+    std::unique_ptr<CompressionStream> open_compression(const std::vector<MemoryBlob>& earlier,
+                                                        int64_t document_tokens);
+
+    bool has_adapter() const;          // a UIO adapter or UltraGist
+    AdapterInfo adapter_info() const;  // throws without either
     std::string model_fingerprint() const;
 
     // Compresses full segments (each exactly segment_length tokens) in one batch: one blob
@@ -101,7 +115,9 @@ public:
     std::unique_ptr<MemoryChat> open_memory_chat(const std::vector<MemoryBlob>& memories);
 
     // The method's perplexity protocol: segment t of ids is scored given the memories of
-    // segments 0..t-1. Throws when the text needs more positions than the model has.
+    // segments 0..t-1. Throws when the text needs more positions than the model has. With
+    // UltraGist, the release's protocol: the whole stream in one call, each window compressed
+    // when it completes, at the ratio chosen for the whole stream.
     ScoreResult score_with_memory(const std::vector<int32_t>& ids, int top_k = 0);
 
     // Trains the loaded adapter on token streams (each a document, with BOS) with the base model
@@ -117,7 +133,11 @@ public:
 
 private:
     friend class MemoryChat;
+    friend class CompressionStream;
     struct Impl;
+    AdapterInfo ultragist_info() const;
+    std::unique_ptr<MemoryChat> open_ultragist_chat(const std::vector<MemoryBlob>& memories);
+    ScoreResult score_with_ultragist(const std::vector<int32_t>& ids, int top_k);
     explicit Engine(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;
 };
@@ -141,6 +161,32 @@ ModelFolderInfo inspect_model_folder(const std::filesystem::path& model_dir);
 // Engine::create_adapter then save_adapter. Throws ModelError.
 void create_adapter_file(const std::filesystem::path& model_dir, const AdapterConfig& config, uint64_t seed,
                          const std::filesystem::path& path);
+
+// UltraGist's memory of one window: (L, 2, K, 1 + window / ratio, D), keys then values before
+// RoPE, the document's sink row first (so that any run of stored windows can be read alone).
+class CompressionStream {
+public:
+    ~CompressionStream();
+    int64_t ratio() const;
+    int64_t windows_done() const;
+    // Compresses the next window (exactly the window's length of tokens). Deterministic.
+    MemoryBlob next(const std::vector<int32_t>& window);
+
+private:
+    friend class Engine;
+    struct Impl;
+    explicit CompressionStream(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Writes the ultragist_* tensors of a published UltraGist folder to `file`, after checking that
+// its base weights are those of the Llama in `base_dir` (so that the file can be loaded beside
+// it). Throws ModelError.
+void extract_ultragist(const std::filesystem::path& ultragist_dir, const std::filesystem::path& base_dir,
+                       const std::filesystem::path& file);
+
+// Whether a model folder holds UltraGist's tensors (cheap: reads the safetensors headers).
+bool has_ultragist_tensors(const std::filesystem::path& model_dir);
 
 class MemoryChat {
 public:

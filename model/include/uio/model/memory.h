@@ -40,7 +40,14 @@ struct AdapterOrigin {
     bool trained() const { return kind == Kind::Imported || steps > 0; }
 };
 
+// What makes the memories: a UIO adapter, or the published UltraGist compressor
+// (docs/ultragist.md), whose segment is its window and whose memory is window / ratio rows of
+// keys and values per layer.
+enum class CompressorKind { Uio, UltraGist };
+
 struct AdapterInfo {
+    CompressorKind kind = CompressorKind::Uio;
+    int64_t ratio = 0;  // UltraGist: tokens per memory row, 0 when chosen by each document's length
     AdapterConfig config;
     AdapterOrigin origin;
     std::string base_fingerprint;  // of the base model it belongs to
