@@ -32,6 +32,7 @@ int runCache(const QStringList& args);
 int runTrain(const QStringList& args);
 int runDownload(const QStringList& args);
 int runExperiment(const QStringList& args);
+int runUltraGist(const QStringList& args);
 int compressDocument(const QStringList& args);  // uio compress --db --doc
 
 }  // namespace uio::cli

@@ -18,7 +18,7 @@ int runCompress(const QStringList& args) {
     parser.setApplicationDescription(
         QStringLiteral("Tokenize BOS + text, compress every full segment into memory and keep the tail as tokens.\n"
                        "A library document instead: uio compress --db DB --doc ID --model DIR --adapter F "
-                       "(resumable; Ctrl+C pauses)."));
+                       "(resumable; Ctrl+C pauses). --ultragist compresses with UltraGist instead of an adapter."));
     addModelOptions(parser);
     addAdapterOption(parser);
     parser.addOptions({
@@ -29,7 +29,7 @@ int runCompress(const QStringList& args) {
     parse(parser, QStringLiteral("compress"), args);
     const QString out = required(parser, QStringLiteral("out"));
     const QString text = readTextFile(required(parser, QStringLiteral("text-file")));
-    required(parser, QStringLiteral("adapter"));
+    requireCompressor(parser);
     const int batch = std::max(1, intValue(parser, QStringLiteral("batch"), 4));
 
     auto engine = openEngine(parser);
@@ -49,7 +49,21 @@ int runCompress(const QStringList& args) {
     QTextStream err(stderr);
     QElapsedTimer timer;
     timer.start();
-    for (size_t first = 0; first < n_segments; first += static_cast<size_t>(batch)) {
+    auto report = [&] {
+        err << "segments " << file.segments.size() << "/" << n_segments << ", "
+            << qRound(file.segments.size() * l / std::max(0.001, timer.elapsed() / 1000.0)) << " tokens/s\n"
+            << Qt::flush;
+    };
+    if (engine->has_ultragist()) {  // window after window, each against the memory before it
+        const auto stream = engine->open_compression({}, static_cast<int64_t>(ids.size()));
+        for (size_t s = 0; s < n_segments; ++s) {
+            file.segments.push_back(stream->next({ids.begin() + static_cast<std::ptrdiff_t>(s * l),
+                                                  ids.begin() + static_cast<std::ptrdiff_t>((s + 1) * l)}));
+            report();
+        }
+    }
+    for (size_t first = engine->has_ultragist() ? n_segments : 0; first < n_segments;
+         first += static_cast<size_t>(batch)) {
         std::vector<std::vector<int32_t>> segments;
         for (size_t s = first; s < std::min(n_segments, first + static_cast<size_t>(batch)); ++s) {
             segments.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(s * l),
@@ -58,9 +72,7 @@ int runCompress(const QStringList& args) {
         for (model::MemoryBlob& blob : engine->compress(segments)) {
             file.segments.push_back(std::move(blob));
         }
-        err << "segments " << file.segments.size() << "/" << n_segments << ", "
-            << qRound(file.segments.size() * l / std::max(0.001, timer.elapsed() / 1000.0)) << " tokens/s\n"
-            << Qt::flush;
+        report();
     }
     const double seconds = timer.elapsed() / 1000.0;
     model::write_memory_file(out.toStdString(), file);

@@ -50,7 +50,7 @@ std::unique_ptr<storage::Library> openLibrary(const QCommandLineParser& parser) 
 }
 
 std::unique_ptr<model::Engine> openEngineWithAdapter(const QCommandLineParser& parser) {
-    required(parser, QStringLiteral("adapter"));
+    requireCompressor(parser);
     auto engine = openEngine(parser);
     loadAdapter(*engine, parser);
     return engine;

@@ -21,6 +21,9 @@ int runMakeModel(const QStringList& args) {
          QStringLiteral("f32")},
         {QStringLiteral("shard-mb"), QStringLiteral("Split the weights into shards of at most this many MB."),
          QStringLiteral("mb")},
+        {QStringLiteral("ultragist-window"),
+         QStringLiteral("Also random UltraGist tensors (the release's names) with windows of this many tokens."),
+         QStringLiteral("n")},
     });
     parse(parser, QStringLiteral("make-model"), args);
 
@@ -29,6 +32,7 @@ int runMakeModel(const QStringList& args) {
     options.seed = parser.value(QStringLiteral("seed")).toULongLong();
     options.dtype = model::parse_dtype(parser.value(QStringLiteral("dtype")).toStdString());
     options.shard_bytes = static_cast<int64_t>(intValue(parser, QStringLiteral("shard-mb"), 0)) << 20;
+    options.ultragist_window = intValue(parser, QStringLiteral("ultragist-window"), 0);
     QTextStream err(stderr);
     model::make_model(required(parser, QStringLiteral("out")).toStdString(), options, [&](const std::string& line) {
         err << QString::fromStdString(line) << '\n' << Qt::flush;

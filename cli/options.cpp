@@ -123,15 +123,46 @@ std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser) {
 }
 
 void addAdapterOption(QCommandLineParser& parser) {
-    parser.addOption(
-        {QStringLiteral("adapter"), QStringLiteral("UIO adapter file (.safetensors)."), QStringLiteral("file")});
+    parser.addOptions({
+        {QStringLiteral("adapter"), QStringLiteral("UIO adapter file (.safetensors)."), QStringLiteral("file")},
+        {QStringLiteral("ultragist"),
+         QStringLiteral("Compress with UltraGist instead: its published folder (which is also --model), or the file "
+                        "'uio ultragist extract' wrote beside your Llama-2."),
+         QStringLiteral("source")},
+        {QStringLiteral("ultragist-ratio"),
+         QStringLiteral("UltraGist's tokens per memory row: 2, 4, 8, 16, 32 or auto (by each document's length)."),
+         QStringLiteral("r"), QStringLiteral("auto")},
+    });
+}
+
+int64_t ultragistRatio(const QCommandLineParser& parser) {
+    const QString value = parser.value(QStringLiteral("ultragist-ratio"));
+    if (value == QLatin1String("auto"))
+        return 0;
+    bool ok = false;
+    const int ratio = value.toInt(&ok);
+    if (!ok || ratio < 1)
+        throw UsageError("--ultragist-ratio takes a whole number (2, 4, 8, 16, 32) or auto");
+    return ratio;
 }
 
 bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser) {
-    if (!parser.isSet(QStringLiteral("adapter")))
+    const bool adapter = parser.isSet(QStringLiteral("adapter")), ultragist = parser.isSet(QStringLiteral("ultragist"));
+    if (adapter && ultragist)
+        throw UsageError("give --adapter or --ultragist, not both");
+    if (ultragist) {
+        engine.load_ultragist(parser.value(QStringLiteral("ultragist")).toStdString(), ultragistRatio(parser));
+        return true;
+    }
+    if (!adapter)
         return false;
     engine.load_adapter(parser.value(QStringLiteral("adapter")).toStdString());
     return true;
+}
+
+void requireCompressor(const QCommandLineParser& parser) {
+    if (!parser.isSet(QStringLiteral("adapter")) && !parser.isSet(QStringLiteral("ultragist")))
+        throw UsageError("give a compressor: --adapter FILE (UIO) or --ultragist SOURCE");
 }
 
 QString readTextFile(const QString& path) {

@@ -47,9 +47,14 @@ std::vector<int32_t> parseIds(const QString& text);
 void addModelOptions(QCommandLineParser& parser);
 std::unique_ptr<model::Engine> openEngine(const QCommandLineParser& parser);
 
-// --adapter: loads the adapter into the engine when the option is given.
+// --adapter, or --ultragist with --ultragist-ratio: the compressor.
 void addAdapterOption(QCommandLineParser& parser);
+// Loads the compressor given, if any; false when none was.
 bool loadAdapter(model::Engine& engine, const QCommandLineParser& parser);
+// --ultragist-ratio: 0 for auto.
+int64_t ultragistRatio(const QCommandLineParser& parser);
+// A UsageError unless a compressor was given.
+void requireCompressor(const QCommandLineParser& parser);
 
 // While one is alive, Ctrl+C raises the flag instead of ending the program, so that a command
 // stops cleanly (a checkpoint, a paused job, the text so far); the default returns with it.

@@ -25,6 +25,10 @@ int runScore(const QStringList& args) {
         {QStringLiteral("top-k"), QStringLiteral("Also list the k most likely next tokens (default 0)."),
          QStringLiteral("k")},
         {QStringLiteral("json"), QStringLiteral("Print one JSON object with every position.")},
+        {QStringLiteral("plain"),
+         QStringLiteral("Score with the base model alone, even when --model is an UltraGist folder (otherwise "
+                        "scored with the release's protocol: the whole stream in one call, each window compressed "
+                        "when it completes).")},
     });
     parse(parser, QStringLiteral("score"), args);
     if (parser.isSet(QStringLiteral("ids")) == parser.isSet(QStringLiteral("text-file"))) {
@@ -40,7 +44,15 @@ int runScore(const QStringList& args) {
     }
     const int topK = intValue(parser, QStringLiteral("top-k"), 0);
     model::ScoreResult result;
-    if (loadAdapter(*engine, parser)) {
+    const bool plain = parser.isSet(QStringLiteral("plain"));
+    bool memory = !plain && loadAdapter(*engine, parser);
+    if (!plain && !memory && model::has_ultragist_tensors(parser.value(QStringLiteral("model")).toStdString())) {
+        engine->load_ultragist(parser.value(QStringLiteral("model")).toStdString(), ultragistRatio(parser));
+        memory = true;
+    }
+    if (memory && engine->has_ultragist()) {
+        result = engine->score_with_memory(ids, topK);
+    } else if (memory) {
         const int64_t l = engine->adapter_info().config.segment_length;
         if (intValue(parser, QStringLiteral("segment-length"), static_cast<int>(l)) != l) {
             throw UsageError("--segment-length must be the adapter's segment length, " + std::to_string(l));

@@ -63,8 +63,10 @@ MemoryFile read_memory_file(const std::filesystem::path& path) {
     file.adapter_fingerprint = get("adapter_fingerprint");
     file.base_fingerprint = get("base_fingerprint");
     const at::Tensor memories = stored.view("memories");
-    if (memories.dim() != 4) {
-        throw ModelError(name + ": \"memories\" must have 4 dimensions [segments, layers, m, d]");
+    if (memories.dim() != 4 && memories.dim() != 6) {
+        throw ModelError(name +
+                         ": \"memories\" must be [segments, layers, m, d] (UIO) or "
+                         "[windows, layers, 2, kv heads, rows, head dim] (UltraGist)");
     }
     for (int64_t s = 0; s < memories.size(0); ++s) {
         file.segments.push_back(to_blob(memories[s]));

@@ -5,6 +5,7 @@
 #include "torch_types.h"
 #include "uio/model/error.h"
 #include "uio/model/synthetic_text.h"
+#include "ultragist.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -98,12 +99,30 @@ void make_model(const std::filesystem::path& dir, const MakeModelOptions& option
                          " tokenizer pieces, " + std::to_string(config.n_vocab) + " needed");
     }
     write_text(dir / "tokenizer.model", tokenizer.serialize());
-    write_text(dir / "config.json", config.to_json());
+    if (options.ultragist_window > 0) {
+        auto json = nlohmann::json::parse(config.to_json());
+        json["ultragist_window"] = options.ultragist_window;
+        json["ultragist_ratio"] = {2, 4, 8, 16, 32};
+        write_text(dir / "config.json", json.dump(2) + "\n");
+    } else {
+        write_text(dir / "config.json", config.to_json());
+    }
 
     // Weights ~ N(0, 0.02) like Hugging Face's initialiser; norms near 1 but not equal to it, so
     // that a norm weight used wrongly shows in the outputs.
     const auto dtype = to_scalar_type(options.dtype);
-    const auto shapes = llama_tensor_shapes(config);
+    auto shapes = llama_tensor_shapes(config);
+    if (options.ultragist_window > 0) {
+        const auto names = ultragist_tensor_names(config);
+        const int64_t C = config.n_embd, D = config.head_dim();
+        shapes.push_back({names[0], {1, C}, false});
+        for (size_t i = 1; i < names.size(); ++i) {
+            const size_t which = (i - 1) % 4;  // q, k, v, o
+            const int64_t out = which == 0 ? config.n_head * D : which == 3 ? C : config.n_kv_head * D;
+            const int64_t in = which == 3 ? config.n_head * D : C;
+            shapes.push_back({names[i], {out, in}, false});
+        }
+    }
     std::vector<std::vector<SafetensorsWriter::Spec>> shards(1);
     int64_t shard_size = 0;
     for (const TensorShape& t : shapes) {

@@ -132,13 +132,23 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
                                       Answer& result) {
     const model::Tokenizer& tokenizer = m_engine.tokenizer();
     const model::AdapterInfo adapter = m_engine.adapter_info();
-    const int64_t l = adapter.config.segment_length, m = adapter.config.memory_tokens;
-    const int64_t positions = m_engine.config().n_ctx();
+    const int64_t l = adapter.config.segment_length;
+    int64_t m = adapter.config.memory_tokens;
+    int64_t positions = m_engine.config().n_ctx();
     Window window;
     storage::Documents documents(m_db);
     for (const int64_t id : chat.document_ids) {
         const auto document = documents.get(id);
         window.documents.push_back({id, document ? document->title : "?", m_compressor.outline(id)});
+    }
+    if (adapter.kind == model::CompressorKind::UltraGist) {
+        // Rows per window at each document's ratio (the most of them), and one sink in front.
+        m = 0;
+        for (const ChatDocument& d : window.documents) {
+            const int64_t tokens = d.outline.segments_total * l + static_cast<int64_t>(d.outline.tail.size());
+            m = std::max(m, l / m_engine.ultragist_ratio_for(tokens));
+        }
+        positions -= 1;
     }
 
     // The conversation: oldest turns dropped first until it leaves room for the rest.

@@ -1,6 +1,7 @@
 #include "uio/services/compressor.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace uio::services {
 
@@ -147,7 +148,9 @@ CompressionRun::CompressionRun(Compressor& compressor, int64_t document_id)
     const auto known = cache.tokens(m_key);
     if (!known)
         m_tokens = compressor.tokenize_for(document_id, m_key);
-    m_total = (known ? known->count : static_cast<int64_t>(m_tokens.size())) / m_length;
+    m_count = known ? known->count : static_cast<int64_t>(m_tokens.size());
+    m_total = m_count / m_length;
+    m_in_order = compressor.m_engine.has_ultragist();
     m_stored.assign(static_cast<size_t>(m_total), false);
     // From the index alone: no blob is read. A damaged one is found when memories are loaded,
     // which drops it, so that the next run compresses it again.
@@ -161,6 +164,12 @@ CompressionRun::CompressionRun(Compressor& compressor, int64_t document_id)
 }
 
 void CompressionRun::skipStored() {
+    if (m_in_order) {
+        if (!m_stream)  // the leading run of stored windows, read back when the first step opens the stream
+            while (m_first < m_total && m_stored[static_cast<size_t>(m_first)])
+                ++m_first;
+        return;
+    }
     const int64_t batch = m_compressor.m_batch;
     while (m_first < m_total) {
         const int64_t last = std::min<int64_t>(m_total, m_first + batch);
@@ -180,6 +189,8 @@ CompressionProgress CompressionRun::step() {
                 "tokenizer replaced?); delete its memories and compress it again");
         }
     }
+    if (m_in_order)
+        return stepInOrder();
     const int64_t first = m_first, last = std::min<int64_t>(m_total, first + m_compressor.m_batch);
     // The whole batch is encoded even when some of it is stored: the batch, not the gap, decides
     // the numbers, which keeps resumed memories bit-identical.
@@ -201,6 +212,44 @@ CompressionProgress CompressionRun::step() {
     }
     m_first = last;
     skipStored();
+    return progress();
+}
+
+CompressionProgress CompressionRun::stepInOrder() {
+    const int64_t l = m_length;
+    storage::MemoryCache cache(m_compressor.m_db);
+    if (!m_stream) {
+        std::vector<int64_t> before(static_cast<size_t>(m_first));
+        std::iota(before.begin(), before.end(), int64_t(0));
+        std::vector<model::MemoryBlob> earlier;
+        for (auto& blob : m_compressor.load_segments(m_document, before)) {
+            if (!blob)
+                break;  // damaged, and so dropped: made again from here
+            earlier.push_back(std::move(*blob));
+        }
+        for (auto s = static_cast<int64_t>(earlier.size()); s < m_first; ++s) {
+            m_stored[static_cast<size_t>(s)] = false;
+            --m_done;
+        }
+        m_first = static_cast<int64_t>(earlier.size());
+        m_stream = m_compressor.m_engine.open_compression(earlier, m_count);
+    }
+    const int64_t s = m_first;
+    const model::MemoryBlob blob =
+        m_stream->next(std::vector<int32_t>(m_tokens.begin() + static_cast<std::ptrdiff_t>(s * l),
+                                            m_tokens.begin() + static_cast<std::ptrdiff_t>((s + 1) * l)));
+    cache.put(m_key, {s, s * l, (s + 1) * l, blob.shape, dtype_of(blob), blob.checksum}, blob.bytes);
+    if (!m_stored[static_cast<size_t>(s)]) {
+        m_stored[static_cast<size_t>(s)] = true;
+        ++m_done;
+    }
+    ++m_outcome.segments_encoded;
+    ++m_first;
+    return progress();
+}
+
+CompressionProgress CompressionRun::progress() const {
+    const int64_t l = m_length;
     const double seconds =
         std::max(1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count());
     const double rate = static_cast<double>(m_outcome.segments_encoded * l) / seconds;
@@ -228,8 +277,8 @@ Compressor::Loaded Compressor::load(int64_t document_id) {
     if (!known) {
         const std::vector<int32_t> tokens = key ? tokenize_for(document_id, *key) : tokens_of(document_id);
         const auto full = static_cast<std::ptrdiff_t>(static_cast<int64_t>(tokens.size()) / l * l);
-        known =
-            storage::MemoryCache::Tokens{static_cast<int64_t>(tokens.size()), {tokens.begin() + full, tokens.end()}};
+        known = storage::MemoryCache::Tokens{
+            static_cast<int64_t>(tokens.size()), {tokens.begin() + full, tokens.end()}, {}};
     }
     Loaded loaded;
     loaded.segments_total = known->count / l;

@@ -48,6 +48,7 @@ private Q_SLOTS:
     void errorsSayWhatToDo();
     void everyCommandHasHelp();
     void searchAndAnswerWithSources();
+    void ultragistScoresAndExtracts();
 
 private:
     QTemporaryDir m_dir;
@@ -415,6 +416,51 @@ void TestCli::everyCommandHasHelp() {
     QVERIFY2(ingest.out.contains("--memory-limit") != ingest.out.contains("UIO_BUILD_DESKTOP=OFF"),
              ingest.out.constData());
     QVERIFY(!ingest.err.contains("give at least one file"));
+}
+
+void TestCli::ultragistScoresAndExtracts() {
+    const QString release = m_dir.filePath(QStringLiteral("release")), plain = m_dir.filePath(QStringLiteral("plain"));
+    const QString file = m_dir.filePath(QStringLiteral("ultragist.safetensors"));
+    for (const QStringList& extra :
+         {QStringList{QStringLiteral("--ultragist-window"), QStringLiteral("64")}, QStringList{}}) {
+        const Run made = runUio(QStringList{QStringLiteral("make-model"), QStringLiteral("--preset"),
+                                            QStringLiteral("tiny"), QStringLiteral("--seed"), QStringLiteral("6"),
+                                            QStringLiteral("--out"), extra.isEmpty() ? plain : release} +
+                                extra);
+        QVERIFY2(made.exitCode == 0, made.err.constData());
+    }
+    QStringList ids;
+    for (int i = 0; i < 150; ++i)
+        ids << QString::number(i == 0 ? 1 : 3 + (i * 37) % 500);
+    auto score = [&](const QStringList& args) {
+        const Run run = runUio(QStringList{QStringLiteral("score"), QStringLiteral("--ids"), ids.join(QLatin1Char(',')),
+                                           QStringLiteral("--json")} +
+                               args);
+        if (run.exitCode != 0)
+            qWarning("%s", run.err.constData());
+        return QJsonDocument::fromJson(run.out).object();
+    };
+    // An UltraGist folder is scored with the release's protocol: two windows of 64 and the tail.
+    const QJsonObject gist = score({QStringLiteral("--model"), release});
+    QCOMPARE(gist[QStringLiteral("segment_perplexity")].toArray().size(), 3);
+    const QJsonObject base = score({QStringLiteral("--model"), release, QStringLiteral("--plain")});
+    QVERIFY(base[QStringLiteral("segment_perplexity")].isUndefined());
+    QVERIFY(std::abs(gist[QStringLiteral("sum_logprob")].toDouble() - base[QStringLiteral("sum_logprob")].toDouble()) >
+            1e-3);
+    QCOMPARE(score({QStringLiteral("--model"), plain})[QStringLiteral("sum_logprob")].toDouble(),
+             base[QStringLiteral("sum_logprob")].toDouble());
+
+    // Its tensors beside the plain copy of the base score the same.
+    const Run extracted = runUio({QStringLiteral("ultragist"), QStringLiteral("extract"), QStringLiteral("--from"),
+                                  release, QStringLiteral("--base"), plain, QStringLiteral("--out"), file});
+    QVERIFY2(extracted.exitCode == 0, extracted.err.constData());
+    const QJsonObject beside = score({QStringLiteral("--model"), plain, QStringLiteral("--ultragist"), file});
+    QCOMPARE(beside[QStringLiteral("sum_logprob")].toDouble(), gist[QStringLiteral("sum_logprob")].toDouble());
+    const Run wrong =
+        runUio({QStringLiteral("score"), QStringLiteral("--model"), plain, QStringLiteral("--ids"),
+                QStringLiteral("1,5"), QStringLiteral("--ultragist"), file, QStringLiteral("--adapter"), file});
+    QCOMPARE(wrong.exitCode, 2);
+    QVERIFY2(wrong.err.contains("not both"), wrong.err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

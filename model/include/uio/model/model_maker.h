@@ -22,6 +22,9 @@ struct MakeModelOptions {
     // gives the logit range of a trained model, which experiments that train adapters on a
     // random base need.
     double output_gain = 1.0;
+    // > 0: also random UltraGist tensors with the release's names (docs/ultragist.md) and this
+    // window in config.json, so that the folder is shaped like the published checkpoint.
+    int64_t ultragist_window = 0;
 };
 
 // tiny: 2 layers, hidden 64, 4/2 heads, vocabulary 512 (about 0.2 M parameters).

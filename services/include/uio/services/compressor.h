@@ -88,7 +88,10 @@ private:
 
 // One document's compression, a batch at a time: the model thread encodes one batch per turn of
 // its event loop, so that whatever else is asked of it waits for one batch at most. Batches whose
-// segments are all stored are skipped. Lives no longer than its Compressor.
+// segments are all stored are skipped. With UltraGist a window's memory depends on the windows
+// before it: one window per step, in order, resumed after the leading run of stored windows
+// (read back into the model), and everything after a missing window made again. Lives no longer
+// than its Compressor.
 class CompressionRun {
 public:
     // Lists what is stored; tokenizes the document only when a segment is missing and its tokens
@@ -102,6 +105,8 @@ public:
 
 private:
     void skipStored();
+    CompressionProgress stepInOrder();  // UltraGist
+    CompressionProgress progress() const;
 
     Compressor& m_compressor;
     int64_t m_document = 0;
@@ -109,6 +114,9 @@ private:
     std::vector<int32_t> m_tokens;  // made only when a segment is missing
     int64_t m_key = 0;
     int64_t m_total = 0;
+    int64_t m_count = 0;  // tokens
+    bool m_in_order = false;
+    std::unique_ptr<model::CompressionStream> m_stream;
     int64_t m_first = 0;  // of the next batch
     int64_t m_done = 0;   // segments stored
     std::vector<bool> m_stored;
