@@ -106,6 +106,10 @@ int main(int argc, char* argv[]) {
     uio::app::ModelSettings modelSettings;
     modelSettings.modelDir = settings.value(QStringLiteral("model/dir")).toString();
     modelSettings.adapterPath = settings.value(QStringLiteral("model/adapter")).toString();
+    modelSettings.ultragist =
+        settings.value(QStringLiteral("model/compressor")).toString() == QLatin1String("ultragist");
+    modelSettings.ultragistSource = settings.value(QStringLiteral("model/ultragist_source")).toString();
+    modelSettings.ultragistRatio = settings.value(QStringLiteral("model/ultragist_ratio"), 0).toInt();
     modelSettings.device = settings.value(QStringLiteral("model/device"), QStringLiteral("cpu")).toString();
     modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
     modelSettings.compressionBatch = settings.value(QStringLiteral("model/batch"), 4).toInt();
@@ -141,6 +145,10 @@ int main(int argc, char* argv[]) {
         QSettings remembered;
         remembered.setValue(QStringLiteral("model/dir"), chosen.modelDir);
         remembered.setValue(QStringLiteral("model/adapter"), chosen.adapterPath);
+        remembered.setValue(QStringLiteral("model/compressor"),
+                            chosen.ultragist ? QStringLiteral("ultragist") : QStringLiteral("uio"));
+        remembered.setValue(QStringLiteral("model/ultragist_source"), chosen.ultragistSource);
+        remembered.setValue(QStringLiteral("model/ultragist_ratio"), chosen.ultragistRatio);
         remembered.setValue(QStringLiteral("model/device"), chosen.device);
         remembered.setValue(QStringLiteral("model/dtype"), chosen.dtype);
         remembered.setValue(QStringLiteral("model/batch"), chosen.compressionBatch);

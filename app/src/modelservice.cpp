@@ -87,7 +87,13 @@ public:
                 options.device = "cpu";
                 m_engine = model::Engine::load(settings.modelDir.toStdString(), options);
             }
-            m_engine->load_adapter(settings.adapterPath.toStdString());
+            if (settings.ultragist) {
+                const QString source =
+                    settings.ultragistSource.isEmpty() ? settings.modelDir : settings.ultragistSource;
+                m_engine->load_ultragist(source.toStdString(), settings.ultragistRatio);
+            } else {
+                m_engine->load_adapter(settings.adapterPath.toStdString());
+            }
             m_compressor =
                 std::make_unique<services::Compressor>(*m_engine, m_library->db(), settings.compressionBatch);
             m_chats = std::make_unique<services::ChatService>(*m_engine, m_library->db(), *m_compressor);
@@ -455,6 +461,7 @@ void ModelService::inspectModelFolder(const QString& dir) {
                                            "f16, %4 in f32.")
                                             .arg(info.config.n_layer)
                                             .arg(parameterCount(n), byteSize(2 * n), byteSize(4 * n)));
+            Q_EMIT ultraGistInFolder(dir, model::has_ultragist_tensors(dir.toStdString()));
         } catch (const std::exception& e) {
             Q_EMIT modelFolderInspected(dir, false, QString::fromUtf8(e.what()));
         }

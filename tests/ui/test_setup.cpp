@@ -33,6 +33,7 @@ private Q_SLOTS:
     void initTestCase();
     void firstRunChoosesAModel();
     void failedLoadShowsWhy();
+    void ultraGistFolderOffersItsCompressor();
     void demoModelWithoutDownload();
     void settingsMeasureAndPurgeTheCache();
     void iconsRender();
@@ -116,6 +117,41 @@ void TestSetup::failedLoadShowsWhy() {
     // The remembered folder is filled in and checked again, so one click fixes the adapter.
     QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("modelFolder"))->text(), m_tiny.modelDir);
     UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("folderCheck"))->text().startsWith(QStringLiteral("✓")));
+}
+
+void TestSetup::ultraGistFolderOffersItsCompressor() {
+    const QString release = m_dir.filePath(QStringLiteral("ultragist"));
+    uio::model::MakeModelOptions options{"tiny", 6, uio::model::DType::F32, 0};
+    options.ultragist_window = 64;
+    uio::model::make_model(release.toStdString(), options);
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("ultragist.sqlite3")));
+    uio::app::ModelService model;
+    uio::ui::MainWindow window(library, model, {});
+    window.resize(1000, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window, uio::test::kPatienceMs));
+    auto* folder = window.findChild<QLineEdit*>(QStringLiteral("modelFolder"));
+    auto* check = window.findChild<QLabel*>(QStringLiteral("folderCheck"));
+    auto* ultragist = window.findChild<QRadioButton*>(QStringLiteral("useUltraGist"));
+    auto* ratio = window.findChild<QComboBox*>(QStringLiteral("ultragistRatio"));
+    QVERIFY(!ratio->isEnabled());
+    folder->setText(release);
+    Q_EMIT folder->textEdited(release);
+    UIO_TRY_VERIFY(check->text().contains(QStringLiteral("UltraGist")));
+    QVERIFY(ultragist->isChecked());  // chosen for the user: no adapter file was given
+    QVERIFY(ratio->isEnabled());
+    ratio->setCurrentIndex(ratio->findData(8));
+    QVERIFY(uitest::screenshot(window, QStringLiteral("uio-desk-setup-ultragist")));
+
+    QSignalSpy remembered(&window, &uio::ui::MainWindow::settingsChanged);
+    window.findChild<QPushButton*>(QStringLiteral("startButton"))->click();
+    auto* label = window.findChild<QLabel*>(QStringLiteral("modelLabel"));
+    UIO_TRY_VERIFY(label->text().contains(QStringLiteral("UltraGist 8")));
+    QCOMPARE(page(window)->objectName(), QString());
+    const auto chosen = remembered.at(0).at(0).value<uio::app::ModelSettings>();
+    QVERIFY(chosen.ultragist);
+    QCOMPARE(chosen.ultragistRatio, 8);
+    QVERIFY(chosen.ultragistSource.isEmpty());  // the folder itself
 }
 
 void TestSetup::demoModelWithoutDownload() {

@@ -316,6 +316,7 @@ void MainWindow::newChat() {
 void MainWindow::connectSetup() {
     connect(m_setup, &SetupPage::inspectRequested, &m_modelService, &app::ModelService::inspectModelFolder);
     connect(&m_modelService, &app::ModelService::modelFolderInspected, m_setup, &SetupPage::showFolderCheck);
+    connect(&m_modelService, &app::ModelService::ultraGistInFolder, m_setup, &SetupPage::offerUltraGist);
     connect(&m_modelService, &app::ModelService::devicesListed, m_setup, &SetupPage::setDevices);
     connect(m_setup, &SetupPage::demoRequested, this, &MainWindow::useDemoModel);
     connect(m_setup, &SetupPage::startRequested, this, &MainWindow::startModel);
@@ -364,6 +365,12 @@ void MainWindow::startModel(app::ModelSettings chosen, bool createAdapter) {
 }
 
 void MainWindow::showModel(const QString& description) {
+    if (m_settings.ultragist) {
+        m_modelLabel->setText(m_settings.ultragistRatio > 0
+                                  ? tr("%1 · UltraGist %2×").arg(description).arg(m_settings.ultragistRatio)
+                                  : tr("%1 · UltraGist").arg(description));
+        return;
+    }
     const QString adapter = QFileInfo(m_settings.adapterPath).fileName();
     m_modelLabel->setText(adapter.isEmpty() ? description : tr("%1 · adapter %2").arg(description, adapter));
 }
@@ -474,6 +481,7 @@ void MainWindow::showFineTuneWizard(const app::FineTuneRun* run) {
                 if (!makeActive)
                     return;
                 m_settings.adapterPath = result.adapterPath;
+                m_settings.ultragist = false;  // a trained UIO adapter replaces UltraGist
                 Q_EMIT settingsChanged(m_settings);
                 m_modelLabel->setText(tr("Loading %1…").arg(name));
                 m_modelService.configure(m_settings);

@@ -79,9 +79,37 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     m_createNew =
         new QRadioButton(tr("Create a &new adapter (untrained: train it before relying on answers)"), modelBox);
     m_createNew->setObjectName(QStringLiteral("createAdapter"));
+    m_useUltraGist =
+        new QRadioButton(tr("&UltraGist, the published trained compressor for Llama-2-7b-chat:"), modelBox);
+    m_useUltraGist->setObjectName(QStringLiteral("useUltraGist"));
+    m_ultragistSource = new QLineEdit(modelBox);
+    m_ultragistSource->setObjectName(QStringLiteral("ultragistSource"));
+    m_ultragistSource->setAccessibleName(tr("UltraGist file"));
+    m_ultragistSource->setPlaceholderText(
+        tr("Empty when the model folder is the UltraGist download; else the file 'uio ultragist extract' wrote"));
+    m_browseUltraGist = new QPushButton(tr("Bro&wse…"), modelBox);
+    connect(m_browseUltraGist, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("UltraGist tensors"), m_folder->text(),
+                                                          tr("Safetensors (*.safetensors)"));
+        if (!file.isEmpty())
+            m_ultragistSource->setText(file);
+    });
+    m_ratio = new QComboBox(modelBox);
+    m_ratio->setObjectName(QStringLiteral("ultragistRatio"));
+    m_ratio->setAccessibleName(tr("Compression ratio"));
+    m_ratio->addItem(tr("Automatic: by each document's length"), 0);
+    for (const int r : {2, 4, 8, 16, 32})
+        m_ratio->addItem(tr("%1× (%2 memory rows per 1024 tokens)").arg(r).arg(1024 / r), r);
+    m_ultragistNote = new QLabel(tr("UltraGist keeps more of a short document and less of a long one; it was "
+                                    "trained on one document at a time, so chats over several documents are "
+                                    "outside what it learnt."),
+                                 modelBox);
+    m_ultragistNote->setWordWrap(true);
     auto* adapterChoice = new QButtonGroup(this);
     adapterChoice->addButton(m_useFile);
     adapterChoice->addButton(m_createNew);
+    adapterChoice->addButton(m_useUltraGist);
+    connect(m_useUltraGist, &QRadioButton::toggled, this, &SetupPage::updateStart);
     m_useFile->setChecked(true);
     m_adapter = new QLineEdit(modelBox);
     m_adapter->setObjectName(QStringLiteral("adapterFile"));
@@ -138,8 +166,17 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     folderLabel->setBuddy(m_folder);
     form->addRow(folderLabel, folderRow);
     form->addRow(QString(), m_folderCheck);
-    form->addRow(tr("Adapter:"), adapterRow);
+    form->addRow(tr("Compressor:"), adapterRow);
     form->addRow(QString(), m_createNew);
+    auto* ultragistRow = new QHBoxLayout;
+    ultragistRow->addWidget(m_ultragistSource, 1);
+    ultragistRow->addWidget(m_browseUltraGist);
+    form->addRow(QString(), m_useUltraGist);
+    form->addRow(QString(), ultragistRow);
+    auto* ratioLabel = new QLabel(tr("&Ratio:"), modelBox);
+    ratioLabel->setBuddy(m_ratio);
+    form->addRow(ratioLabel, m_ratio);
+    form->addRow(QString(), m_ultragistNote);
     form->addRow(tr("&Device:"), m_device);
     form->addRow(tr("&Precision:"), m_precision);
 
@@ -176,7 +213,9 @@ void SetupPage::setSettings(const app::ModelSettings& settings) {
     m_settings = settings;
     m_folder->setText(settings.modelDir);
     m_adapter->setText(settings.adapterPath);
-    m_useFile->setChecked(true);
+    m_ultragistSource->setText(settings.ultragistSource);
+    m_ratio->setCurrentIndex(std::max(0, m_ratio->findData(settings.ultragistRatio)));
+    (settings.ultragist ? m_useUltraGist : m_useFile)->setChecked(true);
     const int device = m_device->findData(settings.device);
     if (device >= 0)
         m_device->setCurrentIndex(device);
@@ -233,7 +272,10 @@ void SetupPage::setDevices(const QList<app::DeviceChoice>& devices) {
 void SetupPage::updateStart() {
     m_adapter->setEnabled(m_useFile->isChecked());
     m_browseAdapter->setEnabled(m_useFile->isChecked());
-    const bool adapterChosen = m_createNew->isChecked() || !m_adapter->text().trimmed().isEmpty();
+    const bool ultragist = m_useUltraGist->isChecked();
+    for (QWidget* w : std::initializer_list<QWidget*>{m_ultragistSource, m_browseUltraGist, m_ratio, m_ultragistNote})
+        w->setEnabled(ultragist);
+    const bool adapterChosen = ultragist || m_createNew->isChecked() || !m_adapter->text().trimmed().isEmpty();
     m_start->setEnabled(!m_checkedFolder.isEmpty() && adapterChosen);
 }
 
@@ -241,9 +283,21 @@ app::ModelSettings SetupPage::chosen() const {
     app::ModelSettings settings = m_settings;
     settings.modelDir = m_checkedFolder;
     settings.adapterPath = m_useFile->isChecked() ? m_adapter->text().trimmed() : QString();
+    settings.ultragist = m_useUltraGist->isChecked();
+    settings.ultragistSource = m_ultragistSource->text().trimmed();
+    settings.ultragistRatio = m_ratio->currentData().toInt();
     settings.device = m_device->currentData().toString();
     settings.dtype = m_precision->currentData().toString();
     return settings;
+}
+
+void SetupPage::offerUltraGist(const QString& dir, bool found) {
+    if (dir != m_checkedFolder || !found)
+        return;
+    m_folderCheck->setText(m_folderCheck->text() + QLatin1Char(' ') +
+                           tr("It includes UltraGist's trained compressor."));
+    if (m_adapter->text().trimmed().isEmpty() && !m_createNew->isChecked())
+        m_useUltraGist->setChecked(true);
 }
 
 void SetupPage::setKnownAdapters(const QList<app::AdapterRow>& adapters) {

@@ -1,7 +1,7 @@
 // The first-run page: try the demo model, or choose a Hugging Face Llama folder (checked at
-// once, with the loader's message when it is not usable), an adapter (a file, or a new untrained
-// one), the device (CUDA devices with their free memory, or the CPU) and the precision. Sends the
-// choice as an intent; the main window loads it through the model service.
+// once, with the loader's message when it is not usable), the compressor (a UIO adapter file, a
+// new untrained adapter, or the published UltraGist with its ratio), the device (CUDA devices with their free memory,
+// or the CPU) and the precision. Sends the choice as an intent; the main window loads it through the model service.
 #pragma once
 
 #include "uio/app/libraryservice.h"
@@ -33,6 +33,8 @@ public Q_SLOTS:
     void setDevices(const QList<uio::app::DeviceChoice>& devices);
     void setMessage(const QString& text);                                // e.g. why the last model could not be loaded
     void setKnownAdapters(const QList<uio::app::AdapterRow>& adapters);  // made by fine-tuning
+    // The checked folder holds UltraGist's compressor: chosen unless an adapter file was given.
+    void offerUltraGist(const QString& dir, bool found);
 
 Q_SIGNALS:
     void inspectRequested(const QString& dir);
@@ -54,6 +56,11 @@ private:
     QString m_checkedFolder;  // the folder the last good check was for
     QRadioButton* m_useFile;
     QRadioButton* m_createNew;
+    QRadioButton* m_useUltraGist;
+    QLineEdit* m_ultragistSource;
+    QPushButton* m_browseUltraGist;
+    QComboBox* m_ratio;
+    QLabel* m_ultragistNote;
     QLineEdit* m_adapter;
     QPushButton* m_browseAdapter;
     QComboBox* m_known;

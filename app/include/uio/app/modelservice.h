@@ -24,6 +24,12 @@ namespace uio::app {
 struct ModelSettings {
     QString modelDir;
     QString adapterPath;
+    // The compressor: a UIO adapter (adapterPath) or UltraGist, from ultragistSource (empty: the
+    // model folder is the published release) at ultragistRatio tokens per memory row (0: by each
+    // document's length).
+    bool ultragist = false;
+    QString ultragistSource;
+    int ultragistRatio = 0;
     QString device = QStringLiteral("cpu");  // "cuda" falls back to the CPU, with a notice, when unavailable
     QString dtype = QStringLiteral("f32");
     QString databasePath;
@@ -103,6 +109,8 @@ Q_SIGNALS:
     void adapterCreated(const uio::app::ModelSettings& settings);
     // ok: summary describes the model and the memory it needs; otherwise the loader's message.
     void modelFolderInspected(const QString& dir, bool ok, const QString& summary);
+    // After a good check: whether the folder also holds UltraGist's trained compressor.
+    void ultraGistInFolder(const QString& dir, bool found);
     void devicesListed(const QList<uio::app::DeviceChoice>& devices);
     // After modelReady: what names the memory this model and adapter make (for the cache).
     void modelIdentified(const QString& modelFingerprint, const QString& adapterFingerprint);
