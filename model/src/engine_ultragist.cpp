@@ -207,7 +207,7 @@ MemoryBlob CompressionStream::next(const std::vector<int32_t>& window) {
                              std::to_string(session.window()));
         m_impl->engine.check_tokens(window);
         c10::InferenceMode guard;
-        session.feed(window);
+        session.feed(window, /*logits=*/false);
         ++m_impl->windows;
         return to_blob(session.last_window());
     });

@@ -69,9 +69,36 @@ UltraGistSession::UltraGistSession(LlamaImpl& model, const UltraGistWeights& wei
         throw ModelError("the compression ratio must divide the window of " + std::to_string(window) + " tokens");
     m_keys.resize(static_cast<size_t>(model.config.n_layer));
     m_values.resize(static_cast<size_t>(model.config.n_layer));
+    m_rotated.resize(static_cast<size_t>(model.config.n_layer));
 }
 
-at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens) {
+void UltraGistSession::reserve(int64_t n) {
+    if (n <= m_capacity)
+        return;
+    const LlamaConfig& c = m_model.config;
+    const int64_t capacity = std::max({n, 2 * m_capacity, int64_t(256)});
+    const auto options = at::TensorOptions().dtype(m_model.compute_dtype()).device(m_model.device());
+    for (auto* buffers : {&m_keys, &m_values, &m_rotated}) {
+        for (at::Tensor& b : *buffers) {
+            auto grown = at::empty({c.n_kv_head, capacity, c.head_dim()}, options);
+            if (m_rows > 0)
+                grown.narrow(1, 0, m_rows).copy_(b.narrow(1, 0, m_rows));
+            b = grown;
+        }
+    }
+    m_capacity = capacity;
+}
+
+void UltraGistSession::rotate_rows(int64_t first, int64_t n) {
+    if (n <= 0)
+        return;
+    const auto slots = at::arange(first, first + n, at::TensorOptions().dtype(at::kLong).device(m_model.device()));
+    const auto [cos, sin] = rope_cos_sin(rope_for(first + n), slots, m_model.compute_dtype());
+    for (size_t k = 0; k < m_keys.size(); ++k)
+        m_rotated[k].narrow(1, first, n).copy_(apply_rope(m_keys[k].narrow(1, first, n).unsqueeze(0), cos, sin)[0]);
+}
+
+at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens, bool want_logits) {
     std::vector<at::Tensor> logits;
     // The release chooses the ratio from everything it was given when the first window completes.
     const int64_t known = m_seen + static_cast<int64_t>(tokens.size());
@@ -88,13 +115,15 @@ at::Tensor UltraGistSession::feed(const std::vector<int32_t>& tokens) {
                 m_ratio = adaptive_ratio(known, m_window, m_model.config.n_ctx(), {2, 4, 8, 16, 32});
             n_memory = m_window / m_ratio;
         }
-        logits.push_back(forward(chunk, n_memory));
+        logits.push_back(forward(chunk, n_memory, want_logits));
         done += n;
     }
+    if (!want_logits)
+        return {};
     return logits.empty() ? at::empty({0, m_model.config.n_vocab}) : at::cat(logits, 0);
 }
 
-at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t U) {
+at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t U, bool want_logits) {
     const LlamaConfig& c = m_model.config;
     const auto device = m_model.device();
     const auto dtype = m_model.compute_dtype();
@@ -105,14 +134,13 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
     const int64_t H = c.n_head, K = c.n_kv_head, D = c.head_dim();
     const auto longs = at::TensorOptions().dtype(at::kLong).device(device);
 
-    // Slot positions; a memory token sits where it would follow its chunk if memory tokens were
-    // interleaved: before + (r + 1)(i + 1) - 1.
-    auto positions = at::arange(P + Q, longs);
+    // Slot positions of the new rows; a memory token sits where it would follow its chunk if
+    // memory tokens were interleaved: before + (r + 1)(i + 1) - 1.
+    auto positions = at::arange(P, P + Q, longs);
     const int64_t r = U > 0 ? (raw + T) / U : 1;
-    if (U > 0) {
-        positions.narrow(0, P + T, U).copy_(before + (r + 1) * at::arange(1, U + 1, longs) - 1);
-    }
-    const auto [cos, sin] = rope_cos_sin(rope_for(before + raw + T + (r + 1) * U), positions, dtype);  // (P+Q, D)
+    if (U > 0)
+        positions.narrow(0, T, U).copy_(before + (r + 1) * at::arange(1, U + 1, longs) - 1);
+    const auto [cos, sin] = rope_cos_sin(rope_for(std::max(P + Q, before + (r + 1) * U)), positions, dtype);  // (Q, D)
 
     // Who sees whom: ordinary rows causally everything before them; memory token i the rows
     // before the window, the window's first (i + 1) r tokens, and memory tokens 0..i.
@@ -127,6 +155,7 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
         memory_rows.narrow(1, P + T, U).copy_(at::arange(U, longs).view({1, U}) <= i);
     }
 
+    reserve(P + Q);
     auto ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong).to(device);
     auto x = m_model.model->embed_tokens->weight.index_select(0, ids).to(dtype);  // (T, C)
     if (U > 0)
@@ -143,48 +172,40 @@ at::Tensor UltraGistSession::forward(const std::vector<int32_t>& tokens, int64_t
         const auto q = project(attn.q_proj->weight, extra[0]).view({Q, H, D}).transpose(0, 1);    // (H, Q, D)
         const auto key = project(attn.k_proj->weight, extra[1]).view({Q, K, D}).transpose(0, 1);  // (K, Q, D)
         const auto value = project(attn.v_proj->weight, extra[2]).view({Q, K, D}).transpose(0, 1);
-        auto& keys = m_keys[static_cast<size_t>(k)];
-        auto& values = m_values[static_cast<size_t>(k)];
-        const auto all_keys = P > 0 ? at::cat({keys, key}, 1) : key;  // (K, P+Q, D), before RoPE
-        const auto all_values = P > 0 ? at::cat({values, value}, 1) : value;
-        const auto rotated_q = apply_rope(q.unsqueeze(0), cos.narrow(0, P, Q), sin.narrow(0, P, Q));  // (1, H, Q, D)
-        const auto rotated_k = apply_rope(all_keys.unsqueeze(0), cos, sin);                           // (1, K, P+Q, D)
-        const auto y = attention_masked(rotated_q, rotated_k, all_values.unsqueeze(0), mask)[0];      // (H, Q, D)
+        const auto l = static_cast<size_t>(k);
+        m_keys[l].narrow(1, P, Q).copy_(key);
+        m_values[l].narrow(1, P, Q).copy_(value);
+        m_rotated[l].narrow(1, P, Q).copy_(apply_rope(key.unsqueeze(0), cos, sin)[0]);
+        const auto rotated_q = apply_rope(q.unsqueeze(0), cos, sin);  // (1, H, Q, D)
+        const auto y = attention_masked(rotated_q, m_rotated[l].narrow(1, 0, P + Q).unsqueeze(0),
+                                        m_values[l].narrow(1, 0, P + Q).unsqueeze(0), mask)[0];  // (H, Q, D)
         const auto merged = y.transpose(0, 1).reshape({Q, H * D});
         auto out = dense(merged.narrow(0, 0, T), attn.o_proj->weight);
         if (U > 0)
             out = at::cat({out, dense(merged.narrow(0, T, U), extra[3])}, 0);
         x = x + out;
-        x = x + layer.mlp->forward(layer.post_attention_layernorm(x));
-
-        // The cache: a completed window leaves only its memory rows (and, the first time, the sink).
-        if (U > 0) {
-            std::vector<at::Tensor> kept_k, kept_v;
-            if (m_sink == 0) {
-                kept_k.push_back(all_keys.narrow(1, 0, 1));
-                kept_v.push_back(all_values.narrow(1, 0, 1));
-            } else {
-                kept_k.push_back(all_keys.narrow(1, 0, before));
-                kept_v.push_back(all_values.narrow(1, 0, before));
-            }
-            kept_k.push_back(key.narrow(1, T, U));
-            kept_v.push_back(value.narrow(1, T, U));
-            keys = at::cat(kept_k, 1);
-            values = at::cat(kept_v, 1);
-        } else {
-            keys = all_keys;
-            values = all_values;
-        }
+        if (want_logits || k + 1 < c.n_layer)  // the last layer's MLP feeds only the logits
+            x = x + layer.mlp->forward(layer.post_attention_layernorm(x));
     }
     if (U > 0) {
-        m_memory += U;
-        m_last = U;
+        // A completed window leaves only its memory rows, after the rows before it (the first
+        // time: after the sink, token 0).
+        const int64_t keep = m_sink > 0 ? before : 1;
+        for (size_t l = 0; l < m_keys.size(); ++l) {
+            m_keys[l].narrow(1, keep, U).copy_(m_keys[l].narrow(1, P + T, U).clone());
+            m_values[l].narrow(1, keep, U).copy_(m_values[l].narrow(1, P + T, U).clone());
+        }
+        rotate_rows(keep, U);  // at their slots from now on
         m_sink = 1;
-        m_rows = m_sink + m_memory;
+        m_memory = keep - 1 + U;
+        m_last = U;
+        m_rows = keep + U;
     } else {
         m_rows = P + T;
     }
     m_seen += T;
+    if (!want_logits)
+        return {};
     return m_model.logits(m_model.model->norm(x.narrow(0, 0, T)).unsqueeze(0))[0];  // (T, V)
 }
 
@@ -193,9 +214,15 @@ void UltraGistSession::restore(const std::vector<at::Tensor>& keys, const std::v
     if (keys.size() != m_keys.size() || values.size() != m_values.size())
         throw ModelError("the memory has " + std::to_string(keys.size()) + " layers; the model has " +
                          std::to_string(m_keys.size()));
-    m_keys = keys;
-    m_values = values;
-    m_rows = keys.empty() ? 0 : keys.front().size(1);
+    const int64_t rows = keys.empty() ? 0 : keys.front().size(1);
+    m_rows = 0;
+    reserve(rows + m_window);
+    for (size_t l = 0; l < m_keys.size(); ++l) {
+        m_keys[l].narrow(1, 0, rows).copy_(keys[l]);
+        m_values[l].narrow(1, 0, rows).copy_(values[l]);
+    }
+    rotate_rows(0, rows);
+    m_rows = rows;
     m_sink = m_rows > 0 ? 1 : 0;
     m_memory = m_rows - m_sink;
     m_seen = windows * m_window;
@@ -215,9 +242,20 @@ at::Tensor UltraGistSession::last_window() const {
     return at::stack(layers);  // (L, 2, K, 1 + U, D)
 }
 
+UltraGistSession::State UltraGistSession::state() const {
+    State state{{}, {}, m_rows, m_sink, m_memory, m_seen, m_last};
+    for (size_t l = 0; l < m_keys.size(); ++l) {
+        state.keys.push_back(m_rows > 0 ? m_keys[l].narrow(1, 0, m_rows).clone() : at::Tensor());
+        state.values.push_back(m_rows > 0 ? m_values[l].narrow(1, 0, m_rows).clone() : at::Tensor());
+    }
+    return state;
+}
+
 void UltraGistSession::set_state(const State& state) {
-    m_keys = state.keys;
-    m_values = state.values;
+    if (state.rows > 0)
+        restore(state.keys, state.values, 0);
+    else
+        m_rows = 0;
     m_rows = state.rows;
     m_sink = state.sink;
     m_memory = state.memory;

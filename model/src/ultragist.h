@@ -61,7 +61,9 @@ public:
     // Feeds tokens in order and returns the logits (T, V) f32 of each. A window that completes is
     // compressed in the same forward as its last tokens (the ordinary tokens never see the memory
     // tokens appended after them).
-    at::Tensor feed(const std::vector<int32_t>& tokens);
+    // With logits = false nothing is computed for the vocabulary (compression) and the result is
+    // undefined.
+    at::Tensor feed(const std::vector<int32_t>& tokens, bool logits = true);
 
     // Memory made before: per layer (K, rows, D) keys and values before RoPE, [sink | memory of
     // `windows` finished windows]. Replaces what the session held; the next token starts a window.
@@ -74,7 +76,7 @@ public:
         std::vector<at::Tensor> keys, values;
         int64_t rows = 0, sink = 0, memory = 0, seen = 0, last = 0;
     };
-    State state() const { return {m_keys, m_values, m_rows, m_sink, m_memory, m_seen, m_last}; }
+    State state() const;
     void set_state(const State& state);
 
     int64_t ratio() const { return m_ratio; }
@@ -86,7 +88,7 @@ public:
 
 private:
     // One forward of `tokens` (all in the current window) followed by `n_memory` memory tokens.
-    at::Tensor forward(const std::vector<int32_t>& tokens, int64_t n_memory);
+    at::Tensor forward(const std::vector<int32_t>& tokens, int64_t n_memory, bool logits);
 
     // Slots can run past the model's positions (the release extends its table the same way).
     const RopeTable& rope_for(int64_t positions);
@@ -95,7 +97,16 @@ private:
     const UltraGistWeights& m_weights;
     int64_t m_window;
     int64_t m_ratio;
-    std::vector<at::Tensor> m_keys, m_values;  // per layer (K, P, D), before RoPE
+    // Room for n cached rows in every layer's buffers, keeping the rows there.
+    void reserve(int64_t n);
+    // Rotates rows [first, first + n) of every layer's keys at their slots into m_rotated.
+    void rotate_rows(int64_t first, int64_t n);
+
+    // Per layer (K, capacity, D); rows [0, m_rows) are the cache. Keys before RoPE, and the same
+    // keys rotated at their slots: a row keeps its slot until its window is compressed, so a
+    // forward rotates only its new rows (decoding reads the cache, never rewrites it).
+    std::vector<at::Tensor> m_keys, m_values, m_rotated;
+    int64_t m_capacity = 0;
     int64_t m_rows = 0;
     int64_t m_sink = 0;    // 0 or 1
     int64_t m_memory = 0;  // rows after the sink
