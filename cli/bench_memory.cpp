@@ -145,19 +145,21 @@ int benchCompress(const QStringList& args) {
     const double gflops = tokens / seconds * compressionFlopsPerToken(*engine) / 1e9;
     const double gemm = model::measure_gemm_gflops(engine->device(), engine->dtype(), gemmSizeFor(engine->device()), 3);
     const model::AdapterInfo compressor = engine->adapter_info();
-    printJson(QJsonDocument(
-        benchResult(QStringLiteral("compress"), *engine,
-                    QJsonObject{
-                        {QStringLiteral("compressor"), compressorName(compressor)},
-                        {QStringLiteral("segment_length"), static_cast<qint64>(l)},
-                        {QStringLiteral("memory_rows"), static_cast<qint64>(compressor.config.memory_tokens)},
-                        {QStringLiteral("batch"), engine->has_ultragist() ? 1 : batch},
-                        {QStringLiteral("memory_bytes_per_1k_tokens"), static_cast<double>(bytes) * 1024.0 / tokens},
-                        {QStringLiteral("tokens_per_s"), tokens / seconds},
-                        {QStringLiteral("gflops"), gflops},
-                        {QStringLiteral("gemm_gflops"), gemm},
-                        {QStringLiteral("fraction_of_gemm"), gflops / gemm},
-                    })));
+    printJson(QJsonDocument(benchResult(
+        QStringLiteral("compress"), *engine,
+        QJsonObject{
+            {QStringLiteral("compressor"), compressorName(compressor)},
+            {QStringLiteral("segment_length"), static_cast<qint64>(l)},
+            {QStringLiteral("memory_rows"),
+             static_cast<qint64>(engine->has_ultragist() ? l / engine->ultragist_ratio_for(static_cast<int64_t>(tokens))
+                                                         : compressor.config.memory_tokens)},
+            {QStringLiteral("batch"), engine->has_ultragist() ? 1 : batch},
+            {QStringLiteral("memory_bytes_per_1k_tokens"), static_cast<double>(bytes) * 1024.0 / tokens},
+            {QStringLiteral("tokens_per_s"), tokens / seconds},
+            {QStringLiteral("gflops"), gflops},
+            {QStringLiteral("gemm_gflops"), gemm},
+            {QStringLiteral("fraction_of_gemm"), gflops / gemm},
+        })));
     return 0;
 }
 
