@@ -72,8 +72,9 @@ int runGenerate(const QStringList& args) {
     const bool json = parser.isSet(QStringLiteral("json"));
     const bool idsOnly = parser.isSet(QStringLiteral("ids"));
 
-    if (parser.isSet(QStringLiteral("memory")) && !parser.isSet(QStringLiteral("adapter"))) {
-        throw UsageError("--memory needs the --adapter it was compressed with");
+    if (parser.isSet(QStringLiteral("memory")) && !parser.isSet(QStringLiteral("adapter")) &&
+        !parser.isSet(QStringLiteral("ultragist"))) {
+        throw UsageError("--memory needs the --adapter (or --ultragist) it was compressed with");
     }
     auto engine = openEngine(parser);
     std::unique_ptr<model::MemoryChat> chat;

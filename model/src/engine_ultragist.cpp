@@ -25,6 +25,8 @@ namespace {
 constexpr const char* kWindowKey = "ultragist_window";
 constexpr const char* kRatiosKey = "ultragist_ratio";
 constexpr const char* kBaseKey = "base_fingerprint";
+constexpr const char* kSettingKeys[] = {
+    kWindowKey, kRatiosKey, "ultragist_stride", "ultragist_sink_size", "ultragist_attn", "ultragist_attend_prev"};
 
 // Window and ratios from the release's config.json (or the extracted file's metadata, which
 // holds the same JSON values as text). Missing ones keep the release's defaults.
@@ -37,6 +39,20 @@ void read_settings(const nlohmann::json& json, UltraGistCompressor& gist, const 
             gist.ratios =
                 ratios.is_array() ? ratios.get<std::vector<int64_t>>() : std::vector<int64_t>{ratios.get<int64_t>()};
         }
+        // What this implementation computes (docs/ultragist.md): the release's settings.
+        auto refuse_unless = [&](const char* key, const nlohmann::json& expected) {
+            if (json.contains(key) && !json.at(key).is_null() && json.at(key) != expected)
+                throw ModelError(source + ": " + key + " is " + json.at(key).dump() +
+                                 "; UIO Desk runs UltraGist with " + expected.dump() + " only, as released");
+        };
+        refuse_unless("ultragist_sink_size", 1);
+        refuse_unless("ultragist_attn", "step-expansion");
+        refuse_unless("ultragist_attend_prev", true);
+        if (json.contains("ultragist_stride") && !json.at("ultragist_stride").is_null() &&
+            json.at("ultragist_stride").get<int64_t>() != gist.window)
+            throw ModelError(source +
+                             ": ultragist_stride differs from ultragist_window; UIO Desk runs UltraGist "
+                             "with windows that do not overlap only, as released");
     } catch (const nlohmann::json::exception& e) {
         throw ModelError(source + ": unreadable UltraGist settings (" + e.what() + ")");
     }
@@ -110,7 +126,7 @@ void Engine::load_ultragist(const std::filesystem::path& source, int64_t ratio) 
                 throw ModelError(source.string() + " was extracted for another base model (" + base->second +
                                  "); extract it again beside this one");
             nlohmann::json settings = nlohmann::json::object();
-            for (const char* key : {kWindowKey, kRatiosKey})
+            for (const char* key : kSettingKeys)
                 if (const auto it = meta.find(key); it != meta.end())
                     settings[key] = nlohmann::json::parse(it->second, nullptr, false);
             read_settings(settings, gist, source.string());
@@ -257,7 +273,7 @@ void extract_ultragist(const std::filesystem::path& ultragist_dir, const std::fi
         std::map<std::string, std::string> metadata{{"format", "pt"}, {kBaseKey, ours}};
         std::ifstream in(ultragist_dir / "config.json");
         const auto settings = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
-        for (const char* key : {kWindowKey, kRatiosKey})
+        for (const char* key : kSettingKeys)
             if (settings.is_object() && settings.contains(key))
                 metadata[key] = settings[key].dump();
         write_safetensors(file, tensors, metadata);

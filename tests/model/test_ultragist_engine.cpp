@@ -18,6 +18,9 @@
 #include <QTest>
 #include <c10/core/InferenceMode.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 using namespace uio::model;
 
 namespace {
@@ -57,6 +60,7 @@ private Q_SLOTS:
     void resumedCompressionWritesWhatOneRunWrites();
     void aChatOverStoredWindowsContinuesTheStream();
     void extractedTensorsLoadBesideThePlainBase();
+    void settingsItDoesNotRunAreRefused();
 
 private:
     QTemporaryDir m_dir;
@@ -186,6 +190,22 @@ void TestUltraGistEngine::extractedTensorsLoadBesideThePlainBase() {
 
     const auto elsewhere = Engine::load(other);
     QVERIFY_THROWS_EXCEPTION(ModelError, elsewhere->load_ultragist(file, 0));
+}
+
+void TestUltraGistEngine::settingsItDoesNotRunAreRefused() {
+    const std::filesystem::path other = m_dir.filePath(QStringLiteral("segmentation")).toStdString();
+    std::filesystem::copy(m_release, other, std::filesystem::copy_options::recursive);
+    auto config = nlohmann::json::parse(std::ifstream(other / "config.json"));
+    config["ultragist_attn"] = "segmentation";
+    std::ofstream(other / "config.json") << config.dump();
+    const auto engine = Engine::load(other);
+    try {
+        engine->load_ultragist(other, 0);
+        QFAIL("loaded a mode it does not compute");
+    } catch (const ModelError& e) {
+        QVERIFY2(std::string(e.what()).find("ultragist_attn") != std::string::npos, e.what());
+    }
+    QVERIFY(!engine->has_ultragist());
 }
 
 QTEST_APPLESS_MAIN(TestUltraGistEngine)
