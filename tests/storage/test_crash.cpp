@@ -91,6 +91,10 @@ void TestCrash::readersDoNotWaitForTheWriter() {
         for (int64_t i = 0; i < 40; ++i) {
             const auto bytes = segment_bytes(i);
             cache.put(id, {i, 0, 64, {static_cast<int64_t>(bytes.size())}, "u8", uio::blob_checksum(bytes)}, bytes);
+            // The rest only once a reader has read a segment, so that reads and writes overlap
+            // on any machine (a reader blocked by the writer would hold this up for good).
+            while (i == 0 && reads.load() == 0)
+                std::this_thread::yield();
         }
         writing = false;
     });
