@@ -181,8 +181,15 @@ QString FineTuner::runFolder(qint64 id) const {
     return QStringLiteral("%1/training/run-%2").arg(m_dataFolder).arg(id);
 }
 
+void FineTuner::setActiveUltraGist(const QString& source, int ratio) {
+    m_ultragistSource = source;
+    m_ultragistRatio = ratio;
+}
+
 void FineTuner::restoreActiveAdapter() {
-    if (!m_activeAdapter.isEmpty())
+    if (!m_ultragistSource.isEmpty())
+        m_engine.load_ultragist(m_ultragistSource.toStdString(), m_ultragistRatio);
+    else if (!m_activeAdapter.isEmpty())
         m_engine.load_adapter(m_activeAdapter.toStdString());
 }
 

@@ -41,6 +41,9 @@ public:
 
     // What the reader process of each corpus file may use (Settings, "Reading documents").
     void setReaderLimits(const ingest::ReaderLimits& limits) { m_readerLimits = limits; }
+    // The model's compressor is UltraGist: it is put back after a run (training needs the engine's
+    // adapter slot).
+    void setActiveUltraGist(const QString& source, int ratio);
 
     // Counting the corpus's tokens, in two halves: a counter to run on another thread, and what it
     // learned, kept for next time.
@@ -75,6 +78,8 @@ private:
     storage::Database& m_db;
     QString m_dataFolder;
     QString m_activeAdapter;
+    QString m_ultragistSource;  // empty unless UltraGist is the compressor in use
+    int m_ultragistRatio = 0;
     ingest::ReaderLimits m_readerLimits = ingest::ReaderLimits::defaults();
 };
 

@@ -100,6 +100,10 @@ public:
             m_fineTuner = std::make_unique<FineTuner>(
                 *m_engine, m_library->db(), QFileInfo(settings.databasePath).absolutePath(), settings.adapterPath);
             m_fineTuner->setReaderLimits(m_readerLimits);
+            if (settings.ultragist)
+                m_fineTuner->setActiveUltraGist(
+                    settings.ultragistSource.isEmpty() ? settings.modelDir : settings.ultragistSource,
+                    settings.ultragistRatio);
             // Jobs a killed or closed program left behind resume at their first missing segment.
             for (const auto& job : storage::Jobs(m_library->db()).pending()) {
                 if (job.state != storage::JobState::Paused) {

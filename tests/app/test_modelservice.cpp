@@ -13,6 +13,7 @@
 #include "uio/storage/chats.h"
 #include "uio/storage/documents.h"
 #include "uio/storage/library.h"
+#include "uio/storage/statement.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -32,6 +33,7 @@ private Q_SLOTS:
     void failuresArriveAsMessages();
     void createsAnAdapterForAModelFolder();
     void oldLibraryIsIndexedInTheBackground();
+    void ultraGistStaysTheCompressorAfterFineTuning();
 
 private:
     QTemporaryDir m_dir;
@@ -201,6 +203,67 @@ void TestModelService::createsAnAdapterForAModelFolder() {
     QCOMPARE(info.config.segment_length, int64_t(1024));
     QCOMPARE(info.config.memory_tokens, int64_t(32));
     QCOMPARE(info.n_layer, int64_t(2));
+}
+
+void TestModelService::ultraGistStaysTheCompressorAfterFineTuning() {
+    app::ModelSettings settings;
+    settings.modelDir = m_dir.filePath(QStringLiteral("ultragist"));
+    model::MakeModelOptions options{"tiny", 4, model::DType::F32, 0};
+    options.ultragist_window = 32;
+    model::make_model(settings.modelDir.toStdString(), options);
+    settings.ultragist = true;
+    settings.ultragistRatio = 4;
+    settings.databasePath = m_dir.filePath(QStringLiteral("ultragist.sqlite3"));
+    int64_t doc = 0;
+    {
+        storage::Library library(settings.databasePath.toStdString());
+        storage::NewDocument d;
+        d.format = "txt";
+        d.title = d.sha256 = "notes";
+        d.text = model::synthetic_text(3, 400, 200);
+        doc = storage::Documents(library.db()).add(d).id;
+    }
+    const QString corpus = m_dir.filePath(QStringLiteral("ultragist-corpus.txt"));
+    QFile file(corpus);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray::fromStdString(model::synthetic_text(4, 1500, 300)));
+    file.close();
+
+    app::ModelService service;
+    QSignalSpy ready(&service, &app::ModelService::modelReady);
+    QSignalSpy identified(&service, &app::ModelService::modelIdentified);
+    QSignalSpy trained(&service, &app::ModelService::fineTuneFinished);
+    QSignalSpy failed(&service, &app::ModelService::fineTuneFailed);
+    QSignalSpy compressed(&service, &app::ModelService::compressionFinished);
+    service.configure(settings);
+    UIO_TRY_COMPARE(ready.count(), 1);
+    const QString ultragist = identified.at(0).at(1).toString();
+    QVERIFY2(ultragist.startsWith(QStringLiteral("ultragist-")) && ultragist.endsWith(QStringLiteral("-r4")),
+             qPrintable(ultragist));
+
+    // Training needs the adapter slot: a fresh UIO adapter is trained, then UltraGist comes back.
+    app::FineTuneSettings run;
+    run.name = QStringLiteral("beside ultragist");
+    run.files << corpus;
+    run.startAdapter = app::kFreshAdapter;
+    run.segmentLength = 32;
+    run.memoryTokens = 4;
+    run.rank = 4;
+    run.alpha = 8.0;
+    run.segments = 2;
+    run.window = 1;
+    run.steps = 2;
+    service.startFineTune(run);
+    UIO_TRY_VERIFY(trained.count() + failed.count() > 0);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+
+    service.compress(doc);
+    UIO_TRY_COMPARE(compressed.count(), 1);
+    storage::Library library(settings.databasePath.toStdString());
+    storage::Statement keys(library.db(), "SELECT DISTINCT adapter_fingerprint FROM memory_keys");
+    QVERIFY(keys.step());
+    QCOMPARE(QString::fromStdString(keys.column_text(0)), ultragist);
+    QVERIFY(!keys.step());
 }
 
 QTEST_GUILESS_MAIN(TestModelService)
