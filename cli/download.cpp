@@ -5,6 +5,7 @@
 #include "command.h"
 #include "options.h"
 #include "uio/download/modeldownload.h"
+#include "uio/download/tokenstore.h"
 #include "uio/services/librarypaths.h"
 
 #include <QCoreApplication>
@@ -46,7 +47,7 @@ int runDownload(const QStringList& args) {
         repository.revision = parser.value(QStringLiteral("revision"));
     const QString token = parser.isSet(QStringLiteral("token-file"))
                               ? download::readToken(parser.value(QStringLiteral("token-file")))
-                              : download::readToken();
+                              : download::loadTokenNow();  // the keyring, else the file uio-desk keeps
     if (parser.isSet(QStringLiteral("token-file")) && token.isEmpty())
         throw UsageError("the token file is missing or empty");
     const QString folder =

@@ -6,12 +6,14 @@
 #include "hubserver.h"
 #include "patience.h"
 #include "uio/download/modeldownload.h"
+#include "uio/download/tokenstore.h"
 
 #include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -48,6 +50,7 @@ private Q_SLOTS:
     void pausedDownloadResumesInANewRun();
     void fileThatDoesNotMatchIsRemoved();
     void commandLine();
+    void savedTokenIsReadBack();
 
 private:
     HubRepository repository(const QString& id) const {
@@ -220,6 +223,33 @@ void TestDownload::commandLine() {
     QVERIFY2(uio.exitCode() == 0, uio.readAllStandardError().constData());
     QVERIFY(uio.readAllStandardOutput().contains("\"event\":\"done\""));
     QCOMPARE(contents(folder + QStringLiteral("/sub/tokenizer.model")), m_files[2].bytes);
+}
+
+void TestDownload::savedTokenIsReadBack() {
+    // Where no keyring answers (this test's environment: no session bus), a file only its owner
+    // may read; where one does, the keyring and no file. Either way the token comes back.
+    QStandardPaths::setTestModeEnabled(true);  // the configuration folder is a test one
+    QFile::remove(uio::download::tokenFile());
+    QString problem = QStringLiteral("not answered"), where;
+    QObject context;
+    uio::download::saveToken(QStringLiteral("hf_saved"), &context, [&](const QString& p, const QString& at) {
+        problem = p;
+        where = at;
+    });
+    UIO_TRY_VERIFY(problem != QStringLiteral("not answered"));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    if (where == uio::download::tokenFile()) {
+        QCOMPARE(QFile::permissions(where) & (QFileDevice::ReadOther | QFileDevice::ReadGroup),
+                 QFileDevice::Permissions());
+    } else {
+        QVERIFY(!QFile::exists(uio::download::tokenFile()));
+    }
+    QString found;
+    QCOMPARE(uio::download::loadTokenNow(&found), QStringLiteral("hf_saved"));
+    QCOMPARE(found, where);
+    qInfo("the token was kept in %s", qPrintable(where));
+    QFile::remove(uio::download::tokenFile());
+    QStandardPaths::setTestModeEnabled(false);
 }
 
 QTEST_GUILESS_MAIN(TestDownload)

@@ -1,6 +1,7 @@
 #include "downloaddialog.h"
 
 #include "uio/common/units.h"
+#include "uio/download/tokenstore.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -28,13 +29,21 @@ DownloadDialog::DownloadDialog(app::DownloadService& service, QWidget* parent) :
         tr("A Hugging Face repository, as owner/name. The first suggestion is a trained "
            "compressor for Llama-2-7b-chat; the second is the model itself (gated: accept "
            "its licence on its page first)."));
-    m_token = new QLineEdit(download::readToken(), this);
+    m_token = new QLineEdit(this);
     m_token->setObjectName(QStringLiteral("downloadToken"));
     m_token->setEchoMode(QLineEdit::Password);
     m_token->setPlaceholderText(tr("Only for gated repositories (hf_…)"));
-    auto* remember = new QCheckBox(tr("&Remember the token (readable only by you)"), this);
+    auto* remember = new QCheckBox(download::keyringBuilt()
+                                       ? tr("&Remember the token (in the system keyring, else readable only by you)")
+                                       : tr("&Remember the token (readable only by you)"),
+                                   this);
     remember->setObjectName(QStringLiteral("rememberToken"));
-    remember->setChecked(!m_token->text().isEmpty());
+    download::loadToken(this, [this, remember](const QString& token, const QString&) {
+        if (m_token->text().isEmpty() && !token.isEmpty()) {  // not over what was typed meanwhile
+            m_token->setText(token);
+            remember->setChecked(true);
+        }
+    });
 
     m_files = new QTreeWidget(this);
     m_files->setObjectName(QStringLiteral("downloadFiles"));
@@ -64,8 +73,10 @@ DownloadDialog::DownloadDialog(app::DownloadService& service, QWidget* parent) :
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_start, &QPushButton::clicked, this, [this, remember] {
         if (remember->isChecked() && !m_token->text().trimmed().isEmpty()) {
-            if (const QString problem = download::writeToken(m_token->text()); !problem.isEmpty())
-                m_status->setText(problem);
+            download::saveToken(m_token->text(), this, [this](const QString& problem, const QString&) {
+                if (!problem.isEmpty())
+                    m_status->setText(problem);
+            });
         }
         startDownload();
     });
