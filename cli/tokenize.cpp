@@ -13,8 +13,8 @@ namespace uio::cli {
 int runTokenize(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Print the token ids of a text (BOS first unless --no-bos)."));
-    parser.addOption(
-        {QStringLiteral("model"), QStringLiteral("Model folder with tokenizer.model."), QStringLiteral("dir")});
+    parser.addOption({QStringLiteral("model"), QStringLiteral("Model folder with tokenizer.model or tokenizer.json."),
+                      QStringLiteral("dir")});
     parser.addOption({QStringLiteral("text"), QStringLiteral("The text."), QStringLiteral("text")});
     parser.addOption(
         {QStringLiteral("text-file"), QStringLiteral("A UTF-8 file with the text."), QStringLiteral("file")});
@@ -26,7 +26,10 @@ int runTokenize(const QStringList& args) {
                              ? readTextFile(parser.value(QStringLiteral("text-file")))
                              : required(parser, QStringLiteral("text"));
     const QString dir = required(parser, QStringLiteral("model"));
-    const auto tokenizer = model::Tokenizer::load((dir + QStringLiteral("/tokenizer.model")).toStdString());
+    const auto found = model::Tokenizer::find_in(dir.toStdString());
+    if (found.empty())
+        throw std::runtime_error(dir.toStdString() + " has neither tokenizer.model nor tokenizer.json");
+    const auto tokenizer = model::Tokenizer::load(found);
     const auto ids = tokenizer.encode(text.toStdString(), !parser.isSet(QStringLiteral("no-bos")));
 
     if (parser.isSet(QStringLiteral("json"))) {

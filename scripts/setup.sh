@@ -15,7 +15,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6svg6 libqt6sql6-sqlite qt6-qpa-plugins libqt6opengl6-dev libgl-dev libxkbcommon-dev
   libtorch-dev libopenblas0-pthread
-  libpoppler-qt6-dev poppler-utils libsqlite3-dev sentencepiece libquazip1-qt6-dev nlohmann-json3-dev qtkeychain-qt6-dev
+  libpoppler-qt6-dev poppler-utils libsqlite3-dev sentencepiece libquazip1-qt6-dev nlohmann-json3-dev qtkeychain-qt6-dev libpcre2-dev
   fonts-dejavu-core xvfb xauth
   dpkg-dev lintian appstream desktop-file-utils
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan and UBSan

@@ -453,10 +453,11 @@ void ModelService::inspectModelFolder(const QString& dir) {
         try {
             const model::ModelFolderInfo info = model::inspect_model_folder(dir.toStdString());
             if (!info.has_tokenizer) {
-                Q_EMIT modelFolderInspected(dir, false,
-                                            tr("%1 has no tokenizer.model: copy it from the model's download "
-                                               "into this folder.")
-                                                .arg(dir));
+                Q_EMIT modelFolderInspected(
+                    dir, false,
+                    tr("%1 has no tokenizer (tokenizer.model or tokenizer.json): copy it from the model's download "
+                       "into this folder.")
+                        .arg(dir));
                 return;
             }
             const double n = static_cast<double>(info.n_parameters);

@@ -103,10 +103,20 @@ LlamaConfig LlamaConfig::from_json(const std::string& json_text, const std::stri
     if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
         const json& s = j["rope_scaling"];
         const std::string type = s.is_object() ? s.value("type", s.value("rope_type", "")) : "";
-        if (type != "linear") {
-            throw ModelError(source + ": rope_scaling " + s.dump() + " is not supported (only {\"type\": \"linear\"})");
+        if (type == "linear") {
+            c.rope_linear_factor = positive_number(s, "factor", 1.0, source);
+        } else if (type == "llama3") {
+            c.rope_llama3.factor = positive_number(s, "factor", 8.0, source);
+            c.rope_llama3.low_freq_factor = positive_number(s, "low_freq_factor", 1.0, source);
+            c.rope_llama3.high_freq_factor = positive_number(s, "high_freq_factor", 4.0, source);
+            c.rope_llama3.original_positions =
+                static_cast<int64_t>(positive_number(s, "original_max_position_embeddings", 8192, source));
+            if (c.rope_llama3.high_freq_factor <= c.rope_llama3.low_freq_factor)
+                throw ModelError(source + ": rope_scaling's high_freq_factor must be above its low_freq_factor");
+        } else {
+            throw ModelError(source + ": rope_scaling " + s.dump() +
+                             " is not supported (only \"linear\" and \"llama3\")");
         }
-        c.rope_linear_factor = positive_number(s, "factor", 1.0, source);
     }
 
     if (c.n_embd % c.n_head != 0) {
@@ -159,7 +169,13 @@ std::string LlamaConfig::to_json() const {
         {"eos_token_id", eos_id},
         {"torch_dtype", "float32"},
     };
-    if (rope_linear_factor != 1.0) {
+    if (rope_llama3.factor > 0) {
+        j["rope_scaling"] = {{"rope_type", "llama3"},
+                             {"factor", rope_llama3.factor},
+                             {"low_freq_factor", rope_llama3.low_freq_factor},
+                             {"high_freq_factor", rope_llama3.high_freq_factor},
+                             {"original_max_position_embeddings", rope_llama3.original_positions}};
+    } else if (rope_linear_factor != 1.0) {
         j["rope_scaling"] = {{"type", "linear"}, {"factor", rope_linear_factor}};
     }
     return j.dump(2) + "\n";

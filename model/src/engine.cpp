@@ -36,8 +36,8 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
         throw ModelError(model_dir.string() + ": cannot load the model on " + options.device + " (" +
                          e.what_without_backtrace() + ")");
     }
-    if (std::filesystem::exists(model_dir / "tokenizer.model")) {
-        impl->tokenizer = std::make_shared<const Tokenizer>(Tokenizer::load(model_dir / "tokenizer.model"));
+    if (const auto found = Tokenizer::find_in(model_dir); !found.empty()) {
+        impl->tokenizer = std::make_shared<const Tokenizer>(Tokenizer::load(found));
     }
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -49,8 +49,8 @@ ModelFolderInfo inspect_model_folder(const std::filesystem::path& model_dir) {
     ModelFolderInfo info;
     info.n_parameters = inspect_llama(model_dir);
     info.config = LlamaConfig::load(model_dir / "config.json");
-    if (std::filesystem::exists(model_dir / "tokenizer.model")) {
-        Tokenizer::load(model_dir / "tokenizer.model");  // small; a damaged one throws here
+    if (const auto found = Tokenizer::find_in(model_dir); !found.empty()) {
+        Tokenizer::load(found);  // small; a damaged one throws here
         info.has_tokenizer = true;
     }
     return info;
@@ -75,7 +75,8 @@ bool Engine::has_tokenizer() const {
 
 const Tokenizer& Engine::tokenizer() const {
     if (!m_impl->tokenizer) {
-        throw ModelError(m_impl->dir.string() + " has no tokenizer.model: give token ids instead of text");
+        throw ModelError(m_impl->dir.string() +
+                         " has neither tokenizer.model nor tokenizer.json: give token ids instead of text");
     }
     return *m_impl->tokenizer;
 }

@@ -34,7 +34,10 @@ void create_adapter_file(const std::filesystem::path& model_dir, const AdapterCo
         const LlamaConfig base = LlamaConfig::load(model_dir / "config.json");
         const Checkpoint checkpoint(model_dir);
         const auto weights = checkpoint_weights(base, checkpoint);
-        const at::Tensor embedding = checkpoint.view("model.embed_tokens.weight");
+        at::Tensor embedding;
+        for (const auto& [name, weight] : weights)
+            if (name == "model.embed_tokens.weight")
+                embedding = weight;
         const Adapter adapter =
             make_adapter(base, model_fingerprint(base, weights), embedding[base.eos_id], config, seed);
         save_adapter(*adapter, base, path);

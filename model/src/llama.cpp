@@ -117,7 +117,7 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, const at::TensorOptions& op
 }
 
 LlamaImpl::LlamaImpl(const LlamaConfig& c, const at::TensorOptions& options)
-    : config(c), rope(c.head_dim(), c.n_ctx(), c.rope_theta, c.rope_linear_factor, options.device()) {
+    : config(c), rope(c, c.n_ctx(), options.device()) {
     model = register_module("model", LlamaModel(c, options));
     if (!c.tie_word_embeddings) {
         lm_head = register_module("lm_head", Linear(c.n_embd, c.n_vocab, options));
@@ -155,16 +155,25 @@ at::Tensor LlamaImpl::forward(const at::Tensor& tokens, KVCache& cache) {
     return logits(hidden(tokens, cache));
 }
 
+std::string stored_name(const LlamaConfig& config, const Checkpoint& checkpoint, const std::string& name) {
+    // Tied embeddings are saved under either name (TinyStories-656K keeps only lm_head.weight).
+    if (config.tie_word_embeddings && name == "model.embed_tokens.weight" && !checkpoint.contains(name) &&
+        checkpoint.contains("lm_head.weight"))
+        return "lm_head.weight";
+    return name;
+}
+
 void check_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
     auto parameters = model.named_parameters(/*recurse=*/true);
     for (const std::string& name : checkpoint.names()) {
-        if (!parameters.contains(name) && !is_derived_buffer(name) && !is_ultragist_tensor(name)) {
+        const bool tied_copy = model.config.tie_word_embeddings && name == "lm_head.weight";
+        if (!parameters.contains(name) && !is_derived_buffer(name) && !is_ultragist_tensor(name) && !tied_copy) {
             throw ModelError(checkpoint.file_of(name) + ": unexpected tensor " + name +
                              " (not part of a Llama with this config.json)");
         }
     }
     for (auto& item : parameters) {
-        const std::string& name = item.key();
+        const std::string name = stored_name(model.config, checkpoint, item.key());
         at::Tensor& target = item.value();
         if (!checkpoint.contains(name)) {
             throw ModelError("the checkpoint has no tensor " + name + " (is config.json for these weights?)");
@@ -181,8 +190,9 @@ void check_and_copy_weights(LlamaImpl& model, const Checkpoint& checkpoint) {
     c10::InferenceMode guard;
     check_weights(model, checkpoint);
     for (auto& item : model.named_parameters(/*recurse=*/true)) {
-        item.value().copy_(checkpoint.view(item.key()));  // converts dtype and moves to the device
-        checkpoint.release(item.key());
+        const std::string name = stored_name(model.config, checkpoint, item.key());
+        item.value().copy_(checkpoint.view(name));  // converts dtype and moves to the device
+        checkpoint.release(name);
     }
 }
 
@@ -205,7 +215,7 @@ std::vector<std::pair<std::string, at::Tensor>> checkpoint_weights(const LlamaCo
     check_weights(*model, checkpoint);
     std::vector<std::pair<std::string, at::Tensor>> weights;
     for (const auto& item : model->named_parameters())
-        weights.emplace_back(item.key(), checkpoint.view(item.key()));
+        weights.emplace_back(item.key(), checkpoint.view(stored_name(config, checkpoint, item.key())));
     return weights;
 }
 

@@ -2,6 +2,8 @@
 // split in two halves (x1, x2) and rotated as (x1 cos - x2 sin, x2 cos + x1 sin).
 #pragma once
 
+#include "uio/model/config.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -15,6 +17,8 @@ public:
     // Tables for positions [0, n_positions), computed in f32 as Hugging Face does.
     // linear_factor divides positions (rope_scaling {"type": "linear"}).
     RopeTable(int64_t head_dim, int64_t n_positions, double theta, double linear_factor, const at::Device& device);
+    // The model's: its theta and scaling (linear or llama3), for n_positions positions.
+    RopeTable(const LlamaConfig& config, int64_t n_positions, const at::Device& device);
 
     int64_t n_positions() const { return m_cos.size(0); }
     // (T, D) rows for the given int64 positions (T), in dtype.

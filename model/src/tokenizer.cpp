@@ -1,6 +1,7 @@
 #include "uio/model/tokenizer.h"
 
 #include "sentencepiece_model.h"
+#include "tokenizer_impl.h"
 #include "uio/model/error.h"
 #include "utf8.h"
 
@@ -42,7 +43,7 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
 
 }  // namespace
 
-struct Tokenizer::Impl {
+struct SpmTokenizer final : Tokenizer::Impl {
     SpmModel model;
     std::unordered_map<std::string, int32_t> normal;  // mergeable pieces (NORMAL, USER_DEFINED)
     std::vector<std::string> user_defined;            // matched whole before merging
@@ -93,17 +94,32 @@ struct Tokenizer::Impl {
         }
         return symbols;
     }
+
+    std::vector<int32_t> encode(std::string_view text) const override;
+    std::string token_bytes(int32_t id, bool first) const override;
+    int32_t n_vocab() const override;
+    const std::string& piece(int32_t id) const override;
+    bool is_control(int32_t id) const override;
 };
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+std::filesystem::path Tokenizer::find_in(const std::filesystem::path& model_dir) {
+    for (const char* name : {"tokenizer.model", "tokenizer.json"})
+        if (std::filesystem::exists(model_dir / name))
+            return model_dir / name;
+    return {};
+}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::load(const std::filesystem::path& path) {
+    if (path.filename() == "tokenizer.json" || path.extension() == ".json")
+        return Tokenizer(load_hf_tokenizer(path));
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw ModelError(path.string() + ": cannot be read (the model folder needs the SentencePiece tokenizer.model)");
+        throw ModelError(path.string() + ": cannot be read (the model folder needs tokenizer.model or tokenizer.json)");
     }
     std::stringstream bytes;
     bytes << in.rdbuf();
@@ -129,8 +145,11 @@ Tokenizer Tokenizer::from_model(const SpmModel& model, const std::string& source
                              std::to_string(n) + " pieces");
         }
     }
-    auto impl = std::make_unique<Impl>();
+    auto impl = std::make_unique<SpmTokenizer>();
     impl->model = model;
+    impl->bos = model.bos_id;
+    impl->eos = model.eos_id;
+    impl->unk = model.unk_id;
     std::fill(std::begin(impl->byte_ids), std::end(impl->byte_ids), -1);
     for (int32_t id = 0; id < n; ++id) {
         const SpmPiece& p = model.pieces[id];
@@ -159,11 +178,17 @@ Tokenizer Tokenizer::from_model(const SpmModel& model, const std::string& source
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) const {
-    const Impl& d = *m_impl;
     std::vector<int32_t> ids;
-    if (add_bos) {
-        ids.push_back(d.model.bos_id);
-    }
+    if (add_bos && m_impl->add_bos && m_impl->bos >= 0)
+        ids.push_back(m_impl->bos);
+    const std::vector<int32_t> rest = m_impl->encode(text);
+    ids.insert(ids.end(), rest.begin(), rest.end());
+    return ids;
+}
+
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text) const {
+    const SpmTokenizer& d = *this;
+    std::vector<int32_t> ids;
     const std::string normalized = d.normalize(text);
     if (normalized.empty()) {
         return ids;
@@ -236,7 +261,11 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) cons
 }
 
 std::string Tokenizer::token_bytes(int32_t id, bool first) const {
-    const Impl& d = *m_impl;
+    return m_impl->token_bytes(id, first);
+}
+
+std::string SpmTokenizer::token_bytes(int32_t id, bool first) const {
+    const SpmTokenizer& d = *this;
     if (id < 0 || id >= n_vocab()) {
         return {};
     }
@@ -273,25 +302,35 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
 }
 
 int32_t Tokenizer::n_vocab() const {
-    return static_cast<int32_t>(m_impl->model.pieces.size());
+    return m_impl->n_vocab();
 }
 int32_t Tokenizer::bos_id() const {
-    return m_impl->model.bos_id;
+    return m_impl->bos;
 }
 int32_t Tokenizer::eos_id() const {
-    return m_impl->model.eos_id;
+    return m_impl->eos;
 }
 int32_t Tokenizer::unk_id() const {
-    return m_impl->model.unk_id;
+    return m_impl->unk;
 }
-
 const std::string& Tokenizer::piece(int32_t id) const {
-    static const std::string kOutOfRange = "<out of vocabulary>";
-    return id >= 0 && id < n_vocab() ? m_impl->model.pieces[id].piece : kOutOfRange;
+    return m_impl->piece(id);
+}
+bool Tokenizer::is_control(int32_t id) const {
+    return m_impl->is_control(id);
 }
 
-bool Tokenizer::is_control(int32_t id) const {
-    return id >= 0 && id < n_vocab() && m_impl->model.pieces[id].type == SpmPiece::Control;
+int32_t SpmTokenizer::n_vocab() const {
+    return static_cast<int32_t>(model.pieces.size());
+}
+
+const std::string& SpmTokenizer::piece(int32_t id) const {
+    static const std::string kOutOfRange = "<out of vocabulary>";
+    return id >= 0 && id < n_vocab() ? model.pieces[id].piece : kOutOfRange;
+}
+
+bool SpmTokenizer::is_control(int32_t id) const {
+    return id >= 0 && id < n_vocab() && model.pieces[id].type == SpmPiece::Control;
 }
 
 std::string StreamDecoder::push(int32_t id) {

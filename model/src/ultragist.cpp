@@ -268,8 +268,7 @@ const RopeTable& UltraGistSession::rope_for(int64_t positions) {
         return m_model.rope;
     if (!m_long_rope || m_long_rope->n_positions() < positions) {
         const LlamaConfig& c = m_model.config;
-        m_long_rope.emplace(c.head_dim(), std::max(positions, 2 * m_model.rope.n_positions()), c.rope_theta,
-                            c.rope_linear_factor, m_model.device());
+        m_long_rope.emplace(c, std::max(positions, 2 * m_model.rope.n_positions()), m_model.device());
     }
     return *m_long_rope;
 }

@@ -30,6 +30,9 @@ struct Result {
 };
 
 inline at::Tensor weight(const Checkpoint& w, const std::string& name) {
+    // Tied embeddings may be stored as lm_head.weight only.
+    if (name == "model.embed_tokens.weight" && !w.contains(name))
+        return w.view("lm_head.weight").to(at::kDouble);
     return w.view(name).to(at::kDouble);
 }
 

@@ -4,6 +4,7 @@
 #include "checkpoint.h"
 #include "llama.h"
 #include "reference.h"
+#include "rope.h"
 #include "uio/model/error.h"
 #include "uio/model/model_maker.h"
 
@@ -49,6 +50,7 @@ private Q_SLOTS:
     void sharedModelsMatchReference_data();
     void sharedModelsMatchReference();
     void contextOverflowIsAnError();
+    void llama3RopeScaling();
     void cudaMatchesCpu_data();
     void cudaMatchesCpu();
 
@@ -152,6 +154,7 @@ void TestLlama::sharedModelsMatchReference_data() {
     QTest::addColumn<QString>("name");
     QTest::newRow("tiny-random-llama (GQA, real vocabulary)") << QStringLiteral("tiny-random-llama");
     QTest::newRow("stories260K (trained, GQA)") << QStringLiteral("stories260K-hf");
+    QTest::newRow("TinyStories-656K (tied, kept as lm_head.weight)") << QStringLiteral("tinystories-656k");
 }
 
 void TestLlama::sharedModelsMatchReference() {
@@ -206,5 +209,55 @@ void TestLlama::cudaMatchesCpu() {
     QVERIFY(relative < tolerance);
 }
 
-QTEST_GUILESS_MAIN(TestLlama)
+void TestLlama::llama3RopeScaling() {
+    // Llama 3.1's numbers on a small head: theta 500000, factor 8, low 1, high 4, 8192 original.
+    const LlamaConfig c = LlamaConfig::from_json(
+        R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "vocab_size": 16, "max_position_embeddings": 131072, "rope_theta": 500000.0,
+            "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                             "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}})",
+        "llama3");
+    QCOMPARE(c.n_ctx(), int64_t(131072));  // positions are not multiplied
+    const RopeTable table(c, 20000, at::kCPU);
+    // The rule in float64, frequency by frequency.
+    const int64_t D = c.head_dim();
+    std::vector<double> freq;
+    for (int64_t i = 0; i < D / 2; ++i) {
+        const double f = 1.0 / std::pow(500000.0, 2.0 * static_cast<double>(i) / static_cast<double>(D));
+        const double wavelength = 2 * M_PI / f;
+        if (wavelength < 8192.0 / 4)
+            freq.push_back(f);
+        else if (wavelength > 8192.0 / 1)
+            freq.push_back(f / 8);
+        else {
+            const double smooth = (8192.0 / wavelength - 1) / (4 - 1);
+            freq.push_back((1 - smooth) * f / 8 + smooth * f);
+        }
+    }
+    const auto positions = at::tensor(std::vector<int64_t>{0, 1, 37, 1000, 4999});
+    const auto cos = table.cos(positions, at::kDouble);
+    double worst = 0.0;
+    int scaled = 0, blended = 0;
+    for (int64_t i = 0; i < D / 2; ++i) {
+        const double f = 1.0 / std::pow(500000.0, 2.0 * static_cast<double>(i) / static_cast<double>(D));
+        scaled += freq[static_cast<size_t>(i)] < f * 0.99 ? 1 : 0;
+        blended += freq[static_cast<size_t>(i)] < f * 0.99 && freq[static_cast<size_t>(i)] > f / 8 * 1.01 ? 1 : 0;
+        for (int64_t p = 0; p < positions.size(0); ++p) {
+            const double angle = static_cast<double>(positions[p].item<int64_t>()) * freq[static_cast<size_t>(i)];
+            worst = std::max({worst, std::abs(cos[p][i].item<double>() - std::cos(angle)),
+                              std::abs(cos[p][i + D / 2].item<double>() - std::cos(angle))});
+        }
+    }
+    qInfo("max |cos - float64 rule| = %.3g over %lld frequencies (%d slowed, %d of them blended)", worst,
+          static_cast<long long>(D / 2), scaled, blended);
+    QVERIFY(scaled > 0 && blended > 0);  // all three regimes are exercised
+    QVERIFY(worst < 1e-3);               // float32 angles up to 5000 radians
+    QVERIFY_THROWS_EXCEPTION(ModelError,
+                             LlamaConfig::from_json(R"({"model_type": "llama", "hidden_size": 8, "intermediate_size": 8,
+        "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 4, "max_position_embeddings": 16,
+        "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})",
+                                                    "yarn"));
+}
+
+QTEST_APPLESS_MAIN(TestLlama)
 #include "test_llama.moc"

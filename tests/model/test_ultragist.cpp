@@ -21,17 +21,9 @@ using namespace uio::model;
 
 namespace {
 
-constexpr int64_t kWindow = 16;
-constexpr int64_t kRatio = 4;
-
-std::vector<int32_t> tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
-    at::Generator g = at::detail::createCPUGenerator(seed);
-    const auto t = at::randint(3, n_vocab, {n}, g, at::kLong);
-    std::vector<int32_t> ids{1};  // BOS first, as documents start
-    for (int64_t i = 1; i < n; ++i)
-        ids.push_back(static_cast<int32_t>(t[i].item<int64_t>()));
-    return ids;
-}
+using test::kRatio;
+using test::kWindow;
+using test::tokens;
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();

@@ -1,6 +1,6 @@
 // Turns a generated Llama folder into one shaped like the published UltraGist checkpoint: random
 // ultragist_* tensors with the release's names in a second shard, both shards named by an index,
-// and the window in config.json.
+// and the window in config.json. Also what the tests feed it.
 #pragma once
 
 #include "checkpoint.h"
@@ -17,6 +17,19 @@
 #include <vector>
 
 namespace uio::model::test {
+
+// The window and ratio the tests compress with, and a stream of n random ids with BOS first.
+constexpr int64_t kWindow = 16;
+constexpr int64_t kRatio = 4;
+
+inline std::vector<int32_t> tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
+    at::Generator g = at::detail::createCPUGenerator(seed);
+    const auto t = at::randint(3, n_vocab, {n}, g, at::kLong);
+    std::vector<int32_t> ids{1};  // BOS first, as documents start
+    for (int64_t i = 1; i < n; ++i)
+        ids.push_back(static_cast<int32_t>(t[i].item<int64_t>()));
+    return ids;
+}
 
 inline std::vector<std::pair<std::string, at::Tensor>> add_ultragist_tensors(const std::filesystem::path& dir,
                                                                              const LlamaConfig& c, uint64_t seed,

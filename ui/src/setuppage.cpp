@@ -50,7 +50,8 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     m_folder = new QLineEdit(modelBox);
     m_folder->setObjectName(QStringLiteral("modelFolder"));
     m_folder->setAccessibleName(tr("Model folder"));
-    m_folder->setPlaceholderText(tr("A Hugging Face Llama-2 folder: config.json, *.safetensors, tokenizer.model"));
+    m_folder->setPlaceholderText(
+        tr("A Hugging Face Llama-2 folder: config.json, *.safetensors, tokenizer.model or tokenizer.json"));
     auto* browseFolder = new QPushButton(tr("&Browse…"), modelBox);
     connect(browseFolder, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Hugging Face Llama folder"), m_folder->text());

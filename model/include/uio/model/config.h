@@ -18,6 +18,14 @@ struct LlamaConfig {
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
     double rope_linear_factor = 1.0;  // rope_scaling {"type": "linear", "factor": f}
+    // rope_scaling {"rope_type": "llama3", ...}: low frequencies divided by factor, high ones kept,
+    // a smooth blend between (factor 0: none).
+    struct Llama3Rope {
+        double factor = 0.0;
+        double low_freq_factor = 1.0;
+        double high_freq_factor = 4.0;
+        int64_t original_positions = 8192;
+    } rope_llama3;
     bool tie_word_embeddings = false;
     int32_t bos_id = 1;
     int32_t eos_id = 2;

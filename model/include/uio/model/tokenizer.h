@@ -1,6 +1,8 @@
-// A SentencePiece BPE tokenizer (the Llama-2 kind), read from tokenizer.model. Encodes exactly as
-// the sentencepiece library does: dummy-prefix space, "▁" for spaces, highest-score merges first,
-// byte fallback for anything outside the vocabulary. Immutable after loading; thread-safe.
+// A BPE tokenizer of either kind a Llama folder ships: a SentencePiece tokenizer.model (the
+// Llama-2 kind: dummy-prefix space, "▁" for spaces, highest-score merges first, byte fallback),
+// or a Hugging Face tokenizer.json BPE, SentencePiece-style or byte-level (GPT-2, Llama 3), merges
+// by rank. Each encodes exactly as its reference library does. Immutable after loading;
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,11 @@ struct SpmModel;
 class Tokenizer {
 public:
     // Throws ModelError naming the file when it is missing, malformed or not a BPE model.
+    // tokenizer.model, or tokenizer.json (with tokenizer_config.json and config.json beside it
+    // for BOS and EOS).
     static Tokenizer load(const std::filesystem::path& path);
+    // The folder's tokenizer.model, else its tokenizer.json; nothing when it has neither.
+    static std::filesystem::path find_in(const std::filesystem::path& model_dir);
     static Tokenizer from_model(const SpmModel& model, const std::string& source);
 
     std::vector<int32_t> encode(std::string_view text, bool add_bos = true) const;
@@ -39,9 +45,11 @@ public:
     Tokenizer(Tokenizer&&) noexcept;
     Tokenizer& operator=(Tokenizer&&) noexcept;
 
-private:
+    // The kind behind the interface (src/tokenizer_impl.h).
     struct Impl;
     explicit Tokenizer(std::unique_ptr<Impl> impl);
+
+private:
     std::unique_ptr<Impl> m_impl;
 };
 
