@@ -33,6 +33,7 @@ int runTrain(const QStringList& args);
 int runDownload(const QStringList& args);
 int runExperiment(const QStringList& args);
 int runUltraGist(const QStringList& args);
-int compressDocument(const QStringList& args);  // uio compress --db --doc
+int compressDocument(const QStringList& args);   // uio compress --db --doc
+int experimentStories(const QStringList& args);  // uio experiment stories
 
 }  // namespace uio::cli

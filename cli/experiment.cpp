@@ -79,8 +79,10 @@ int runExperiment(const QStringList& args) {
         {QStringLiteral("seed"), QStringLiteral("Seed of data, model and draws (default 0)."), QStringLiteral("n")},
         {QStringLiteral("json"), QStringLiteral("Progress and result as JSON lines.")},
     });
+    if (args.value(0) == QLatin1String("stories"))
+        return experimentStories(args.mid(1));
     if (args.value(0) != QLatin1String("recall") && args.value(0) != QLatin1String("--help"))
-        throw UsageError("the experiment is named 'recall': uio experiment recall [options]");
+        throw UsageError("the experiments are 'recall' and 'stories': uio experiment recall|stories [options]");
     parse(parser, QStringLiteral("experiment recall"), args.mid(args.value(0) == QLatin1String("recall") ? 1 : 0));
     const int64_t T = intValue(parser, QStringLiteral("segments"), 3);
     const int values = intValue(parser, QStringLiteral("values"), 16);

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void everyCommandHasHelp();
     void searchAndAnswerWithSources();
     void ultragistScoresAndExtracts();
+    void storiesExperimentReportsThreeWays();
 
 private:
     QTemporaryDir m_dir;
@@ -461,6 +462,52 @@ void TestCli::ultragistScoresAndExtracts() {
                 QStringLiteral("1,5"), QStringLiteral("--ultragist"), file, QStringLiteral("--adapter"), file});
     QCOMPARE(wrong.exitCode, 2);
     QVERIFY2(wrong.err.contains("not both"), wrong.err.constData());
+}
+
+void TestCli::storiesExperimentReportsThreeWays() {
+    const Run run = runUio({QStringLiteral("experiment"),
+                            QStringLiteral("stories"),
+                            QStringLiteral("--model"),
+                            m_model,
+                            QStringLiteral("--stories"),
+                            QStringLiteral("8"),
+                            QStringLiteral("--heldout"),
+                            QStringLiteral("3"),
+                            QStringLiteral("--segment-length"),
+                            QStringLiteral("16"),
+                            QStringLiteral("--memory-tokens"),
+                            QStringLiteral("4"),
+                            QStringLiteral("--segments"),
+                            QStringLiteral("3"),
+                            QStringLiteral("--rank"),
+                            QStringLiteral("4"),
+                            QStringLiteral("--steps"),
+                            QStringLiteral("3"),
+                            QStringLiteral("--seeds"),
+                            QStringLiteral("2"),
+                            QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QList<QByteArray> lines = run.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 4);  // untrained, two seeds, the summary
+    const QJsonObject summary = QJsonDocument::fromJson(lines.last()).object();
+    QCOMPARE(summary[QStringLiteral("train_streams")].toInt(), 8);
+    QCOMPARE(summary[QStringLiteral("heldout_streams")].toInt(), 3);
+    const QJsonArray trained = summary[QStringLiteral("trained")].toArray();
+    QCOMPARE(trained.size(), 2);
+    for (const QJsonValue& v : trained) {
+        const QJsonObject r = v.toObject();
+        // The share of the gap follows from the three perplexities it reports.
+        const double alone = std::log(r[QStringLiteral("ppl_alone")].toDouble());
+        const double memory = std::log(r[QStringLiteral("ppl_memory")].toDouble());
+        const double full = std::log(r[QStringLiteral("ppl_full")].toDouble());
+        QVERIFY(std::isfinite(alone) && std::isfinite(memory) && std::isfinite(full) && alone != full);
+        QVERIFY(std::abs(r[QStringLiteral("gap_closed")].toDouble() - (alone - memory) / (alone - full)) < 1e-9);
+        const QJsonArray interval = r[QStringLiteral("gap_closed_95")].toArray();
+        QVERIFY(interval[0].toDouble() <= interval[1].toDouble());
+        // Baselines do not depend on the adapter.
+        QCOMPARE(r[QStringLiteral("ppl_alone")].toDouble(),
+                 summary[QStringLiteral("untrained")].toObject()[QStringLiteral("ppl_alone")].toDouble());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)
