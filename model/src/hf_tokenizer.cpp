@@ -194,6 +194,7 @@ private:
     std::vector<std::string> m_pieces;
     std::map<std::pair<int32_t, int32_t>, std::pair<int32_t, int32_t>> m_merges;  // pair -> (rank, merged id)
     std::vector<std::pair<std::string, int32_t>> m_added;                         // longest first
+    std::array<bool, 256> m_added_starts{};  // first bytes of added tokens: most bytes start none
     std::set<int32_t> m_special;
     bool m_byte_fallback = false, m_fuse_unk = false, m_ignore_merges = false;
     std::array<int32_t, 256> m_byte_ids{};
@@ -245,6 +246,8 @@ HfTokenizer::HfTokenizer(const json& j, const std::string& source) : m_source(so
     }
     std::stable_sort(m_added.begin(), m_added.end(),
                      [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (const auto& [content, id] : m_added)
+        m_added_starts[static_cast<unsigned char>(content[0])] = true;
     int32_t rank = 0;
     for (const json& m : model.value("merges", json::array())) {
         std::string left, right;
@@ -562,6 +565,10 @@ std::vector<int32_t> HfTokenizer::encode(std::string_view text) const {
     };
     size_t start = 0, at = 0;
     while (at < text.size()) {
+        if (!m_added_starts[static_cast<unsigned char>(text[at])]) {
+            ++at;
+            continue;
+        }
         const auto hit = std::find_if(m_added.begin(), m_added.end(),
                                       [&](const auto& a) { return text.substr(at, a.first.size()) == a.first; });
         if (hit == m_added.end()) {
