@@ -34,6 +34,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view kMetaspace = kSpaceSymbol;  // "▁"
+constexpr int64_t kMaxId = int64_t(1) << 22;           // 4M ids: far above any vocabulary
 
 std::string utf8_encode(char32_t c) {
     std::string out;
@@ -99,10 +100,13 @@ public:
                              reinterpret_cast<const char*>(message) + ")");
         }
         m_data = pcre2_match_data_create_from_pattern(m_code, nullptr);
+        m_context = pcre2_match_context_create(nullptr);
+        pcre2_set_match_limit(m_context, 1'000'000);  // a pattern that backtracks without end fails
     }
     Regex(const Regex&) = delete;
     Regex& operator=(const Regex&) = delete;
     ~Regex() {
+        pcre2_match_context_free(m_context);
         pcre2_match_data_free(m_data);
         pcre2_code_free(m_code);
     }
@@ -112,7 +116,9 @@ public:
         size_t at = 0;
         while (at <= s.size()) {
             const int rc =
-                pcre2_match(m_code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), at, 0, m_data, nullptr);
+                pcre2_match(m_code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), at, 0, m_data, m_context);
+            if (rc == PCRE2_ERROR_MATCHLIMIT)
+                throw ModelError("the tokenizer's pre-tokenizer pattern takes too long on this text");
             if (rc < 0)
                 break;
             const PCRE2_SIZE* v = pcre2_get_ovector_pointer(m_data);
@@ -129,6 +135,7 @@ public:
 private:
     pcre2_code* m_code = nullptr;
     pcre2_match_data* m_data = nullptr;
+    pcre2_match_context* m_context = nullptr;
 };
 #else
 class Regex {
@@ -222,19 +229,21 @@ HfTokenizer::HfTokenizer(const json& j, const std::string& source) : m_source(so
     if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0)
         refuse(source, "BPE dropout");
     for (const auto& [piece, id] : model.at("vocab").items()) {
-        const auto i = id.get<int32_t>();
-        if (i < 0)
-            throw ModelError(source + ": a negative token id");
+        const auto i = id.get<int64_t>();
+        if (i < 0 || i >= kMaxId)
+            throw ModelError(source + ": token id " + std::to_string(i) + " is outside 0.." + std::to_string(kMaxId));
         if (static_cast<size_t>(i) >= m_pieces.size())
             m_pieces.resize(static_cast<size_t>(i) + 1);
         m_pieces[static_cast<size_t>(i)] = piece;
-        m_vocab[piece] = i;
+        m_vocab[piece] = static_cast<int32_t>(i);
     }
     for (const json& a : j.value("added_tokens", json::array())) {
-        const auto id = a.at("id").get<int32_t>();
+        const auto id64 = a.at("id").get<int64_t>();
         const auto content = a.at("content").get<std::string>();
-        if (id < 0)
-            throw ModelError(source + ": a negative token id");
+        if (id64 < 0 || id64 >= kMaxId)
+            throw ModelError(source + ": token id " + std::to_string(id64) + " is outside 0.." +
+                             std::to_string(kMaxId));
+        const auto id = static_cast<int32_t>(id64);
         if (static_cast<size_t>(id) >= m_pieces.size())
             m_pieces.resize(static_cast<size_t>(id) + 1);
         m_pieces[static_cast<size_t>(id)] = content;
@@ -637,17 +646,34 @@ json read_json(const std::filesystem::path& path, bool required) {
     }
 }
 
+std::unique_ptr<HfTokenizer> parse_hf_tokenizer(const json& j, const std::string& source) {
+    try {
+        return std::make_unique<HfTokenizer>(j, source);
+    } catch (const json::exception& e) {
+        throw ModelError(source + ": not a tokenizer.json the way the tokenizers library writes it (" + e.what() + ")");
+    }
+}
+
 }  // namespace
+
+std::unique_ptr<Tokenizer::Impl> hf_tokenizer_from_json(std::string_view json_text, const std::string& source) {
+    json j;
+    try {
+        j = json::parse(json_text);
+    } catch (const json::exception& e) {
+        throw ModelError(source + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_object())
+        throw ModelError(source + ": not a tokenizer.json (not a JSON object)");
+    return parse_hf_tokenizer(j, source);
+}
 
 std::unique_ptr<Tokenizer::Impl> load_hf_tokenizer(const std::filesystem::path& path) {
     const json j = read_json(path, true);
     const std::string source = path.string();
-    std::unique_ptr<HfTokenizer> t;
-    try {
-        t = std::make_unique<HfTokenizer>(j, source);
-    } catch (const json::exception& e) {
-        throw ModelError(source + ": not a tokenizer.json the way the tokenizers library writes it (" + e.what() + ")");
-    }
+    if (!j.is_object())
+        throw ModelError(source + ": not a tokenizer.json (not a JSON object)");
+    std::unique_ptr<HfTokenizer> t = parse_hf_tokenizer(j, source);
     const auto dir = path.parent_path();
     const json tokenizer_config = read_json(dir / "tokenizer_config.json", false);
     const json config = read_json(dir / "config.json", false);

@@ -23,7 +23,10 @@ struct Tokenizer::Impl {
     bool add_bos = true;  // encode(text) puts BOS first unless told not to
 };
 
-// tokenizer.json and the files beside it. Throws ModelError naming `source`.
+// tokenizer.json and the files beside it. Throws ModelError naming the file.
 std::unique_ptr<Tokenizer::Impl> load_hf_tokenizer(const std::filesystem::path& tokenizer_json);
+// The same from the JSON text alone (no BOS or EOS unless the text names them). Throws ModelError
+// naming `source`.
+std::unique_ptr<Tokenizer::Impl> hf_tokenizer_from_json(std::string_view json_text, const std::string& source);
 
 }  // namespace uio::model
