@@ -213,6 +213,15 @@ private:
     std::unordered_map<std::string, unsigned char> m_char_bytes;
 };
 
+// A whole number from the file, never through a cast that could overflow.
+int64_t whole(const json& v, const std::string& what, const std::string& source) {
+    if (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(kMaxId))
+        return static_cast<int64_t>(v.get<uint64_t>());
+    if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= -kMaxId && v.get<int64_t>() <= kMaxId)
+        return v.get<int64_t>();
+    throw ModelError(source + ": " + what + " is " + v.dump() + ", not a whole number in range");
+}
+
 [[noreturn]] void refuse(const std::string& source, const std::string& what) {
     throw ModelError(source + ": " + what +
                      " is not supported (UIO Desk reads BPE tokenizers, SentencePiece-style "
@@ -229,7 +238,7 @@ HfTokenizer::HfTokenizer(const json& j, const std::string& source) : m_source(so
     if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0)
         refuse(source, "BPE dropout");
     for (const auto& [piece, id] : model.at("vocab").items()) {
-        const auto i = id.get<int64_t>();
+        const int64_t i = whole(id, "a token id", source);
         if (i < 0 || i >= kMaxId)
             throw ModelError(source + ": token id " + std::to_string(i) + " is outside 0.." + std::to_string(kMaxId));
         if (static_cast<size_t>(i) >= m_pieces.size())
@@ -238,7 +247,7 @@ HfTokenizer::HfTokenizer(const json& j, const std::string& source) : m_source(so
         m_vocab[piece] = static_cast<int32_t>(i);
     }
     for (const json& a : j.value("added_tokens", json::array())) {
-        const auto id64 = a.at("id").get<int64_t>();
+        const int64_t id64 = whole(a.at("id"), "an added token's id", source);
         const auto content = a.at("content").get<std::string>();
         if (id64 < 0 || id64 >= kMaxId)
             throw ModelError(source + ": token id " + std::to_string(id64) + " is outside 0.." +
@@ -386,9 +395,11 @@ void HfTokenizer::read_decoder(const json& d) {
         m_decoding.byte_fallback = true;
     } else if (type == "Fuse") {
     } else if (type == "Strip") {
-        if (d.value("content", " ") != " " || d.value("stop", 0) != 0)
-            refuse(m_source, "a Strip decoder other than of leading spaces");
-        m_decoding.strip_leading = d.value("start", 0);
+        const int64_t start = d.contains("start") ? whole(d["start"], "Strip's start", m_source) : 0;
+        const int64_t stop = d.contains("stop") ? whole(d["stop"], "Strip's stop", m_source) : 0;
+        if (d.value("content", " ") != " " || stop != 0 || start < 0 || start > 16)
+            refuse(m_source, "a Strip decoder other than of a few leading spaces");
+        m_decoding.strip_leading = static_cast<int>(start);
     } else if (type == "ByteLevel") {
         m_decoding.byte_level = true;
     } else if (type == "Metaspace") {
@@ -625,10 +636,11 @@ int32_t special_id(const HfTokenizer& t, const json& tokenizer_config, const jso
             return id;
     }
     const std::string key = std::string(name) + "_id";
-    if (config.contains(key) && config[key].is_number_integer())
-        return config[key].get<int32_t>();
-    if (config.contains(key) && config[key].is_array() && !config[key].empty())
-        return config[key].front().get<int32_t>();
+    const json& v = config.contains(key) && config[key].is_array() && !config[key].empty() ? config[key].front()
+                    : config.contains(key)                                                 ? config[key]
+                                                                                           : json();
+    if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < t.n_vocab())
+        return static_cast<int32_t>(v.get<int64_t>());
     return -1;
 }
 
@@ -644,6 +656,22 @@ json read_json(const std::filesystem::path& path, bool required) {
     } catch (const json::exception& e) {
         throw ModelError(path.string() + ": not valid JSON (" + e.what() + ")");
     }
+}
+
+void set_special_tokens(HfTokenizer& tokenizer, const json& j, const std::filesystem::path& path) {
+    HfTokenizer* t = &tokenizer;
+    const auto dir = path.parent_path();
+    const json tokenizer_config = read_json(dir / "tokenizer_config.json", false);
+    const json config = read_json(dir / "config.json", false);
+    t->bos = special_id(*t, tokenizer_config, config, "bos_token");
+    // BOS goes first when the configuration says so, or when the post-processor's template starts
+    // with a special token (Llama 3), as the tokenizers library adds it.
+    const json& post = j.value("post_processor", json());
+    const bool template_bos = post.is_object() && post.value("type", "") == "TemplateProcessing" &&
+                              !post.value("single", json::array()).empty() &&
+                              post["single"][0].contains("SpecialToken");
+    t->add_bos = t->bos >= 0 && tokenizer_config.value("add_bos_token", template_bos);
+    t->eos = special_id(*t, tokenizer_config, config, "eos_token");
 }
 
 std::unique_ptr<HfTokenizer> parse_hf_tokenizer(const json& j, const std::string& source) {
@@ -674,18 +702,12 @@ std::unique_ptr<Tokenizer::Impl> load_hf_tokenizer(const std::filesystem::path& 
     if (!j.is_object())
         throw ModelError(source + ": not a tokenizer.json (not a JSON object)");
     std::unique_ptr<HfTokenizer> t = parse_hf_tokenizer(j, source);
-    const auto dir = path.parent_path();
-    const json tokenizer_config = read_json(dir / "tokenizer_config.json", false);
-    const json config = read_json(dir / "config.json", false);
-    t->bos = special_id(*t, tokenizer_config, config, "bos_token");
-    // BOS goes first when the configuration says so, or when the post-processor's template starts
-    // with a special token (Llama 3), as the tokenizers library adds it.
-    const json& post = j.value("post_processor", json());
-    const bool template_bos = post.is_object() && post.value("type", "") == "TemplateProcessing" &&
-                              !post.value("single", json::array()).empty() &&
-                              post["single"][0].contains("SpecialToken");
-    t->add_bos = t->bos >= 0 && tokenizer_config.value("add_bos_token", template_bos);
-    t->eos = special_id(*t, tokenizer_config, config, "eos_token");
+    try {
+        set_special_tokens(*t, j, path);
+    } catch (const json::exception& e) {
+        throw ModelError(source + ": its BOS and EOS cannot be read from tokenizer_config.json or config.json (" +
+                         e.what() + ")");
+    }
     return t;
 }
 
