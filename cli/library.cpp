@@ -195,7 +195,10 @@ int runChat(const QStringList& args) {
           QStringLiteral("Share of the model's positions for passages placed verbatim (default 0.25)."),
           QStringLiteral("x")},
          {QStringLiteral("untrained-memories"),
-          QStringLiteral("Use memories even when the adapter was never trained (they mean little).")}});
+          QStringLiteral("Use memories even when the adapter was never trained (they mean little).")},
+         {QStringLiteral("continue"),
+          QStringLiteral("The model continues text (a base model, such as the story demo): the question is the "
+                         "start of the text it carries on after the documents, with no chat template.")}});
     parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question."));
     parseWithArguments(parser, QStringLiteral("chat"), args);
     if (parser.positionalArguments().size() != 1)
@@ -226,6 +229,7 @@ int runChat(const QStringList& args) {
     options.ignore_eos = parser.isSet(QStringLiteral("ignore-eos"));
     options.passage_share = doubleValue(parser, QStringLiteral("passage-share"), options.passage_share);
     options.untrained_memories = parser.isSet(QStringLiteral("untrained-memories"));
+    options.continuation = parser.isSet(QStringLiteral("continue"));
     const bool json = parser.isSet(QStringLiteral("json"));
     const InterruptFlag interrupted;
     const services::Answer answer = service.ask(

@@ -114,6 +114,7 @@ int main(int argc, char* argv[]) {
     modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
     modelSettings.compressionBatch = settings.value(QStringLiteral("model/batch"), 4).toInt();
     modelSettings.cpuThreads = settings.value(QStringLiteral("model/threads"), 0).toInt();
+    modelSettings.continuation = settings.value(QStringLiteral("model/continuation"), false).toBool();
     modelSettings.databasePath = dataDir + libraryName;
     uio::app::AskSettings ask;
     ask.temperature = settings.value(QStringLiteral("answers/temperature"), ask.temperature).toDouble();
@@ -149,6 +150,7 @@ int main(int argc, char* argv[]) {
                             chosen.ultragist ? QStringLiteral("ultragist") : QStringLiteral("uio"));
         remembered.setValue(QStringLiteral("model/ultragist_source"), chosen.ultragistSource);
         remembered.setValue(QStringLiteral("model/ultragist_ratio"), chosen.ultragistRatio);
+        remembered.setValue(QStringLiteral("model/continuation"), chosen.continuation);
         remembered.setValue(QStringLiteral("model/device"), chosen.device);
         remembered.setValue(QStringLiteral("model/dtype"), chosen.dtype);
         remembered.setValue(QStringLiteral("model/batch"), chosen.compressionBatch);

@@ -14,6 +14,7 @@
 #include "uio/storage/memory_cache.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QMetaObject>
 
@@ -159,6 +160,7 @@ public:
         options.sampling.seed = settings.seed;
         options.passage_share = settings.passageShare;
         options.untrained_memories = settings.untrainedMemories;
+        options.continuation = m_settings.continuation;
         try {
             auto onText = [&](const std::string& piece) {
                 Q_EMIT m_service.answerText(chat, QString::fromStdString(piece));
@@ -439,6 +441,61 @@ void ModelService::useDemoModel(const QString& dir, const QString& databasePath)
                     engine->save_adapter(settings.adapterPath.toStdString());
                 }
                 Q_EMIT demoCreated(settings);
+                worker->configure(settings);
+            } catch (const std::exception& e) {
+                Q_EMIT modelFailed(QString::fromUtf8(e.what()));
+            }
+        },
+        Qt::QueuedConnection);
+}
+
+namespace {
+
+// Copies the story demo's files out of the program. A file already there at its size is left
+// alone, so an adapter fine-tuned in place survives the next start of the demo.
+void copyStoryDemo(const ModelSettings& settings, const QString& stories) {
+    const std::pair<const char*, QString> files[] = {
+        {"config.json", settings.modelDir + QStringLiteral("/config.json")},
+        {"model.safetensors", settings.modelDir + QStringLiteral("/model.safetensors")},
+        {"tokenizer.model", settings.modelDir + QStringLiteral("/tokenizer.model")},
+        {"LICENSE", settings.modelDir + QStringLiteral("/LICENSE")},
+        {"adapter.safetensors", settings.adapterPath},
+        {"mia-and-pip.txt", stories},
+    };
+    for (const auto& [name, target] : files) {
+        const QFileInfo source(QStringLiteral(":/story-demo/") + QLatin1String(name));
+        if (!source.exists())
+            throw std::runtime_error("this build of UIO Desk lacks the story demo's " + std::string(name));
+        const QFileInfo there(target);
+        if (there.exists() && there.size() == source.size())
+            continue;
+        QFile::remove(target);
+        QDir().mkpath(there.absolutePath());
+        QFile file(source.filePath());
+        if (!file.copy(target))
+            throw std::runtime_error(
+                QStringLiteral("cannot write the story demo to %1 (%2): free some disk space and try again.")
+                    .arg(target, file.errorString())
+                    .toStdString());
+        QFile::setPermissions(target, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther);
+    }
+}
+
+}  // namespace
+
+void ModelService::useStoryDemo(const QString& dir, const QString& databasePath) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [this, worker = m_worker, dir, databasePath] {
+            ModelSettings settings;
+            settings.modelDir = dir + QStringLiteral("/model");
+            settings.adapterPath = dir + QStringLiteral("/adapter.safetensors");
+            settings.databasePath = databasePath;
+            settings.continuation = true;  // a story model carries text on; it does not answer
+            const QString stories = dir + QStringLiteral("/Mia and Pip.txt");
+            try {
+                copyStoryDemo(settings, stories);
+                Q_EMIT storyDemoCreated(settings, stories);
                 worker->configure(settings);
             } catch (const std::exception& e) {
                 Q_EMIT modelFailed(QString::fromUtf8(e.what()));

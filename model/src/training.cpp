@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -238,7 +239,8 @@ std::string training_config_json(const TrainingConfig& c) {
                           {"eval_samples", c.eval_samples},
                           {"eval_every", c.eval_every},
                           {"checkpoint_every", c.checkpoint_every},
-                          {"seed", c.seed}}
+                          {"seed", c.seed},
+                          {"keep_best", c.keep_best}}
         .dump();
 }
 
@@ -265,6 +267,7 @@ TrainingConfig training_config_from_json(const std::string& text) {
         c.eval_every = j.at("eval_every");
         c.checkpoint_every = j.at("checkpoint_every");
         c.seed = j.at("seed");
+        c.keep_best = j.value("keep_best", false);  // absent in runs saved before it existed
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw ModelError(std::string("training settings are damaged: ") + e.what());
@@ -339,6 +342,9 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
                 on_event(event);
             return event;
         };
+        double best_perplexity = std::numeric_limits<double>::infinity();
+        std::vector<at::Tensor> best;  // the parameters at that evaluation
+        int64_t best_steps = 0;
         auto evaluate = [&] {
             double with = 0.0, without = 0.0;
             int64_t n = 0;
@@ -353,6 +359,14 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
             event.kind = TrainingEvent::Kind::Evaluation;
             event.perplexity_with_memory = std::exp(with / static_cast<double>(n));
             event.perplexity_without_memory = std::exp(without / static_cast<double>(n));
+            if (config.keep_best && step > 0 && event.perplexity_with_memory < best_perplexity) {
+                torch::NoGradGuard no_grad;
+                best_perplexity = event.perplexity_with_memory;
+                best.clear();
+                for (const auto& p : adapter.parameters())
+                    best.push_back(p.detach().clone());
+                best_steps = adapter.origin.steps;
+            }
             return emit(event);
         };
         summary.first_evaluation = evaluate();
@@ -421,6 +435,14 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
             }
         }
         summary.last_evaluation = evaluate();
+        if (!best.empty() && best_perplexity < summary.last_evaluation->perplexity_with_memory) {
+            torch::NoGradGuard no_grad;
+            const auto parameters = adapter.parameters();
+            for (size_t i = 0; i < parameters.size(); ++i)
+                parameters[i].copy_(best[i]);
+            adapter.origin.steps = best_steps;
+            summary.last_evaluation = evaluate();
+        }
         save_checkpoint(run_dir, adapter, model.config, optimiser, config, step);
         emit({TrainingEvent::Kind::Checkpoint});
         summary.steps_done = step;

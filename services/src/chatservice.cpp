@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace uio::services {
@@ -154,12 +155,31 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
     // The conversation: oldest turns dropped first until it leaves room for the rest.
     const int64_t answer_room = std::min<int64_t>(options.max_new_tokens, l);
     std::vector<model::ChatExchange> history = all_history;
-    std::vector<int32_t> turn = model::llama2_chat_prompt(tokenizer, options.system_prompt, history, question);
+    const auto turn_of = [&] {
+        if (!options.continuation)
+            return model::llama2_chat_prompt(tokenizer, options.system_prompt, history, question);
+        // One running text: what the user typed joins it as words (a space where none is), what
+        // the model wrote carries its own spacing.
+        std::string text;
+        const auto type = [&text](const std::string& typed) {
+            if (!text.empty() && !typed.empty() && !std::isspace(static_cast<unsigned char>(text.back())) &&
+                !std::isspace(static_cast<unsigned char>(typed.front())))
+                text += ' ';
+            text += typed;
+        };
+        for (const model::ChatExchange& exchange : history) {
+            type(exchange.user);
+            text += exchange.assistant;
+        }
+        type(question);
+        return tokenizer.encode(text, false);
+    };
+    std::vector<int32_t> turn = turn_of();
     size_t dropped = 0;
     while (static_cast<int64_t>(turn.size()) + answer_room > positions / 2 && !history.empty()) {
         history.erase(history.begin());
         ++dropped;
-        turn = model::llama2_chat_prompt(tokenizer, options.system_prompt, history, question);
+        turn = turn_of();
     }
     if (dropped > 0) {
         result.notices
@@ -221,6 +241,8 @@ ChatService::Window ChatService::plan(const storage::Chat& chat, const std::stri
     auto passage_room = [&](int64_t tails) {
         const auto share = static_cast<int64_t>(options.passage_share * static_cast<double>(positions));
         const int64_t live = l - tails % l - static_cast<int64_t>(turn.size()) - reserve;
+        if (options.continuation && use_memories)
+            return int64_t{0};  // the text goes on from the documents' tails, not from passages
         return std::max<int64_t>(0, use_memories ? std::min(share, live) : live);
     };
     WindowBudget budget{positions, static_cast<int64_t>(turn.size()), answer_room, 0, m};
@@ -423,7 +445,7 @@ Answer ChatService::answer(int64_t chat_id, int64_t question_id, const std::stri
 
     // The answer is a message from the first token on, growing in the database as it streams.
     result.answer_id = chats.add_message(chat_id, storage::Role::Assistant, "", false, result.sources_json);
-    model::StreamDecoder decoder(m_engine.tokenizer());
+    model::StreamDecoder decoder(m_engine.tokenizer(), options.continuation);
     std::string pending;
     QElapsedTimer sinceFlush;
     sinceFlush.start();

@@ -22,6 +22,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -107,6 +108,7 @@ private Q_SLOTS:
     void bf16BaseTrainsF32Adapters();
     void estimateFollowsTheShapes();
     void stoppedRunResumesExactly();
+    void keepBestReturnsToTheBestEvaluation();
 
 private:
     // The exact gradient of the token-mean loss: one backward of the summed loss, nothing detached.
@@ -423,6 +425,51 @@ void TestTraining::stoppedRunResumesExactly() {
     for (size_t i = 0; i < straight.size(); ++i) {
         QCOMPARE(joined[i], straight[i]);  // bit for bit
     }
+}
+
+void TestTraining::keepBestReturnsToTheBestEvaluation() {
+    // A learning rate far too high: held-out perplexity wanders, and the run must end on the
+    // adapter of its best evaluation, not its last step.
+    const std::string dir = m_dir.filePath(QStringLiteral("tiny")).toStdString();
+    std::vector<std::vector<int32_t>> streams;
+    for (int d = 0; d < 8; ++d) {
+        const auto ids = at::randint(3, 512, {200}, at::detail::createCPUGenerator(40 + d), at::kInt);
+        streams.emplace_back(ids.data_ptr<int32_t>(), ids.data_ptr<int32_t>() + 200);
+    }
+    TrainingConfig config;
+    config.segments_per_sample = 3;
+    config.steps = 12;
+    config.learning_rate = 0.5;
+    config.warmup = 0.0;
+    config.eval_share = 0.25;
+    config.eval_every = 1;
+    config.checkpoint_every = 0;
+    config.keep_best = true;
+    auto engine = Engine::load(dir);
+    engine->create_adapter({kL, kM, 4, 8.0}, 3);
+    std::vector<std::pair<int64_t, double>> evaluations;
+    const TrainingSummary summary = engine->train(streams, config, m_dir.filePath(QStringLiteral("best")).toStdString(),
+                                                  [&](const TrainingEvent& e) {
+                                                      if (e.kind == TrainingEvent::Kind::Evaluation)
+                                                          evaluations.emplace_back(e.step, e.perplexity_with_memory);
+                                                  });
+    QVERIFY(summary.finished);
+    // Evaluations at steps 0..12, and one more after going back.
+    QCOMPARE(evaluations.size(), size_t(14));
+    double best = std::numeric_limits<double>::infinity();
+    int64_t best_step = 0;
+    for (size_t i = 1; i + 1 < evaluations.size(); ++i) {
+        if (evaluations[i].second < best) {
+            best = evaluations[i].second;
+            best_step = evaluations[i].first;
+        }
+    }
+    qInfo("best perplexity %.4f at step %lld, last step's %.4f, final %.4f", best, static_cast<long long>(best_step),
+          evaluations[evaluations.size() - 2].second, evaluations.back().second);
+    QVERIFY2(best < evaluations[evaluations.size() - 2].second, "the last step was the best: nothing to go back to");
+    QVERIFY(std::abs(evaluations.back().second - best) < 1e-9 * best);
+    QCOMPARE(summary.last_evaluation->perplexity_with_memory, evaluations.back().second);
+    QCOMPARE(engine->adapter_info().origin.steps, best_step);
 }
 
 QTEST_MAIN(TestTraining)

@@ -35,6 +35,7 @@ private Q_SLOTS:
     void failedLoadShowsWhy();
     void ultraGistFolderOffersItsCompressor();
     void demoModelWithoutDownload();
+    void storyDemoComesWithItsStories();
     void settingsMeasureAndPurgeTheCache();
     void iconsRender();
     void aboutShowsTheVersion();
@@ -167,6 +168,36 @@ void TestSetup::demoModelWithoutDownload() {
     QCOMPARE(demo.count(), 1);
     QVERIFY(window.findChild<QLabel*>(QStringLiteral("chatNotice"))->text().contains(QStringLiteral("meaningless")));
     QCOMPARE(page(window)->objectName(), QString());
+}
+
+void TestSetup::storyDemoComesWithItsStories() {
+    if (qEnvironmentVariableIsEmpty("XDG_DATA_HOME"))
+        QSKIP("run through ctest, which keeps the story demo in the build tree");
+    uio::app::LibraryService library(m_dir.filePath(QStringLiteral("stories.sqlite3")));
+    uio::app::ModelService model;
+    QSignalSpy added(&library, &uio::app::LibraryService::documentAdded);
+    QSignalSpy compressed(&model, &uio::app::ModelService::compressionFinished);
+    QSignalSpy remembered(&model, &uio::app::ModelService::storyDemoCreated);
+    uio::ui::MainWindow window(library, model, {});
+    window.show();
+    window.findChild<QPushButton*>(QStringLiteral("storyDemoButton"))->click();
+    UIO_TRY_VERIFY(window.findChild<QLabel*>(QStringLiteral("modelLabel"))->text().contains(QStringLiteral("cpu")));
+    QCOMPARE(remembered.count(), 1);
+    const auto settings = remembered.at(0).at(0).value<uio::app::ModelSettings>();
+    QVERIFY(settings.continuation);
+    QVERIFY(QFileInfo::exists(settings.modelDir + QStringLiteral("/LICENSE")));
+    QVERIFY(window.findChild<QLabel*>(QStringLiteral("chatNotice"))->text().contains(QStringLiteral("stories260K")));
+    // The collection joins the library and is compressed with the trained adapter.
+    UIO_TRY_COMPARE(added.count(), 1);
+    QVERIFY(added.at(0).at(1).toBool());
+    UIO_TRY_COMPARE(compressed.count(), 1);
+    QCOMPARE(page(window)->objectName(), QString());
+
+    // A second start finds the collection already in the library.
+    window.findChild<QPushButton*>(QStringLiteral("storyDemoButton"))->click();
+    UIO_TRY_COMPARE(remembered.count(), 2);
+    UIO_TRY_COMPARE(added.count(), 2);
+    QVERIFY(!added.at(1).at(1).toBool());
 }
 
 void TestSetup::settingsMeasureAndPurgeTheCache() {

@@ -14,9 +14,11 @@
 #include <QJsonObject>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QMap>
 #include <QTextStream>
 #include <QValueAxis>
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 
@@ -323,6 +325,61 @@ int main(int argc, char* argv[]) {
         out << "### Passage index (`uio bench search`)\n\n";
         table(out, {"library tokens", "passages", "index / text", "add and index, s", "search p50, ms", "p99, ms"},
               rows);
+    }
+
+    // `uio experiment stories`: the share of the gap to full context that memory closes, against
+    // the samples trained on, held-out and training streams apart, one series per shape.
+    QList<QJsonObject> stories;
+    for (const QJsonObject& o : all) {
+        if (o[QStringLiteral("experiment")].toString() == QLatin1String("stories"))
+            stories << o;
+    }
+    if (!stories.isEmpty()) {
+        rows.clear();
+        QMap<QString, QList<QPointF>> heldout, seen;
+        for (const QJsonObject& o : stories) {
+            const QString shape = QStringLiteral("%1x, rank %2")
+                                      .arg(o[QStringLiteral("segment_length")].toInt() /
+                                           std::max(1, o[QStringLiteral("memory_tokens")].toInt()))
+                                      .arg(o[QStringLiteral("rank")].toInt());
+            const double samples = o[QStringLiteral("steps")].toDouble() * o[QStringLiteral("accumulation")].toDouble();
+            const QJsonObject first = o[QStringLiteral("trained")].toArray().first().toObject();
+            const QJsonArray interval = first[QStringLiteral("gap_closed_95")].toArray();
+            rows << QStringList{shape,
+                                fixed(o[QStringLiteral("train_streams")].toDouble()),
+                                QStringLiteral("%1 × %2")
+                                    .arg(o[QStringLiteral("steps")].toInt())
+                                    .arg(o[QStringLiteral("accumulation")].toInt()),
+                                QString::number(o[QStringLiteral("learning_rate")].toDouble()),
+                                fixed(first[QStringLiteral("ppl_alone")].toDouble(), 2),
+                                fixed(first[QStringLiteral("ppl_memory")].toDouble(), 2),
+                                fixed(first[QStringLiteral("ppl_full")].toDouble(), 2),
+                                QStringLiteral("%1 (%2 to %3)")
+                                    .arg(percent(o[QStringLiteral("gap_closed_mean")].toDouble()),
+                                         percent(interval.at(0).toDouble()), percent(interval.at(1).toDouble())),
+                                percent(o[QStringLiteral("train_gap_closed_mean")].toDouble()),
+                                fixed(first[QStringLiteral("name_p_memory")].toDouble(), 3)};
+            heldout[shape] << QPointF(samples, 100.0 * o[QStringLiteral("gap_closed_mean")].toDouble());
+            seen[shape] << QPointF(samples, 100.0 * o[QStringLiteral("train_gap_closed_mean")].toDouble());
+        }
+        out << "### What memory buys on real text (`uio experiment stories`)\n\n";
+        table(out,
+              {"memory, rank", "training streams", "steps × samples", "lr", "ppl alone", "ppl with memory",
+               "ppl full context", "gap closed, held out (95 %)", "on training streams", "name p with memory"},
+              rows);
+        Plot plot(QStringLiteral("Gap to full context closed by memory"), QStringLiteral("samples trained on"),
+                  QStringLiteral("% of the log-perplexity gap"), true);
+        for (auto it = heldout.begin(); it != heldout.end(); ++it) {
+            auto sorted = [](QList<QPointF> points) {
+                std::sort(points.begin(), points.end(),
+                          [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
+                return points;
+            };
+            plot.add(it.key() + QStringLiteral(", held out"), sorted(it.value()));
+            plot.add(it.key() + QStringLiteral(", training streams"), sorted(seen[it.key()]));
+        }
+        plot.save(plots + QStringLiteral("/stories-gap.png"));
+        out << "![Gap closed against samples trained on](plots/stories-gap.png)\n\n";
     }
 
     rows.clear();

@@ -105,6 +105,7 @@ void MainWindow::buildMenus() {
     QAction* setup = model->addAction(tr("&Set up model…"), this, [this] { showSetup(); });
     setup->setObjectName(QStringLiteral("setupAction"));
     model->addAction(tr("Use &demo model"), this, &MainWindow::useDemoModel);
+    model->addAction(tr("Use the &story demo"), this, &MainWindow::useStoryDemo);
     QAction* download = model->addAction(tr("&Download models…"), this, &MainWindow::showDownloads);
     download->setObjectName(QStringLiteral("downloadAction"));
     QAction* fineTune = model->addAction(tr("&Fine-tune the adapter…"), this, [this] { showFineTuneWizard(); });
@@ -236,6 +237,17 @@ void MainWindow::connectServices() {
         Q_EMIT settingsChanged(settings);
         m_chat->setNotice(tr("The demo model is a tiny random model: every answer is meaningless text."));
     });
+    connect(&m_modelService, &ModelService::storyDemoCreated, this,
+            [this](const app::ModelSettings& settings, const QString& stories) {
+                m_settings = settings;
+                Q_EMIT settingsChanged(settings);
+                m_libraryService.addFiles({stories});  // a second start finds it already there
+                m_chat->setNotice(
+                    tr("The story demo is stories260K, a tiny model that writes children's stories: it continues "
+                       "text and does not answer questions. Start a chat on “Mia and Pip” and type the start of a "
+                       "sentence, such as “Once upon a time, there was a girl named”: it carries the story on with "
+                       "the collection's memories in front."));
+            });
     connect(
         &m_modelService, &ModelService::compressionProgress, this,
         [this](qint64 id, qint64 done, qint64 total, double, double eta) {
@@ -319,6 +331,7 @@ void MainWindow::connectSetup() {
     connect(&m_modelService, &app::ModelService::ultraGistInFolder, m_setup, &SetupPage::offerUltraGist);
     connect(&m_modelService, &app::ModelService::devicesListed, m_setup, &SetupPage::setDevices);
     connect(m_setup, &SetupPage::demoRequested, this, &MainWindow::useDemoModel);
+    connect(m_setup, &SetupPage::storyDemoRequested, this, &MainWindow::useStoryDemo);
     connect(m_setup, &SetupPage::startRequested, this, &MainWindow::startModel);
     connect(m_setup, &SetupPage::backRequested, this, [this] { m_pages->setCurrentWidget(m_main); });
 }
@@ -421,6 +434,13 @@ void MainWindow::useDemoModel() {
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/demo");
     m_modelLabel->setText(tr("Making the demo model…"));
     m_modelService.useDemoModel(dir, m_libraryService.databasePath());
+}
+
+void MainWindow::useStoryDemo() {
+    const QString dir =
+        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/story-demo");
+    m_modelLabel->setText(tr("Setting up the story demo…"));
+    m_modelService.useStoryDemo(dir, m_libraryService.databasePath());
 }
 
 void MainWindow::showAbout() {

@@ -4,9 +4,11 @@
 #include "uio/common/units.h"
 
 #include <QButtonGroup>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -41,10 +43,21 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
                                    "is <b>meaningless text</b>."),
                                 demoBox);
     demoNote->setWordWrap(true);
-    auto* demoLayout = new QHBoxLayout(demoBox);
-    demoLayout->addWidget(demo);
-    demoLayout->addWidget(demoNote, 1);
+    auto* storyDemo = new QPushButton(tr("Use the &story demo"), demoBox);
+    storyDemo->setObjectName(QStringLiteral("storyDemoButton"));
+    auto* storyNote = new QLabel(tr("A real, tiny model that writes children's stories (stories260K, MIT licence), "
+                                    "with a trained adapter and a story collection for the library. It "
+                                    "<b>continues stories</b>; it does not answer questions."),
+                                 demoBox);
+    storyNote->setWordWrap(true);
+    auto* demoLayout = new QGridLayout(demoBox);
+    demoLayout->addWidget(storyDemo, 0, 0);
+    demoLayout->addWidget(storyNote, 0, 1);
+    demoLayout->addWidget(demo, 1, 0);
+    demoLayout->addWidget(demoNote, 1, 1);
+    demoLayout->setColumnStretch(1, 1);
     connect(demo, &QPushButton::clicked, this, &SetupPage::demoRequested);
+    connect(storyDemo, &QPushButton::clicked, this, &SetupPage::storyDemoRequested);
 
     auto* modelBox = new QGroupBox(tr("Your model"), this);
     m_folder = new QLineEdit(modelBox);
@@ -180,6 +193,11 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     form->addRow(QString(), m_ultragistNote);
     form->addRow(tr("&Device:"), m_device);
     form->addRow(tr("&Precision:"), m_precision);
+    m_continuation = new QCheckBox(tr("A base model that continues text (not a chat model): chats carry on a "
+                                      "running text instead of answering"),
+                                   modelBox);
+    m_continuation->setObjectName(QStringLiteral("continuationMode"));
+    form->addRow(QString(), m_continuation);
 
     m_start = new QPushButton(icon(QStringLiteral("start")), tr("&Start"), this);
     m_start->setObjectName(QStringLiteral("startButton"));
@@ -221,6 +239,7 @@ void SetupPage::setSettings(const app::ModelSettings& settings) {
     if (device >= 0)
         m_device->setCurrentIndex(device);
     m_precision->setCurrentIndex(std::max(0, m_precision->findData(settings.dtype)));
+    m_continuation->setChecked(settings.continuation);
     folderEdited();
 }
 
@@ -289,6 +308,7 @@ app::ModelSettings SetupPage::chosen() const {
     settings.ultragistRatio = m_ratio->currentData().toInt();
     settings.device = m_device->currentData().toString();
     settings.dtype = m_precision->currentData().toString();
+    settings.continuation = m_continuation->isChecked();
     return settings;
 }
 

@@ -10,6 +10,7 @@
 #include <QWidget>
 
 class QButtonGroup;
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -39,6 +40,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     void inspectRequested(const QString& dir);
     void demoRequested();
+    void storyDemoRequested();
     // createAdapter: make a new, untrained adapter at settings.adapterPath first.
     void startRequested(const uio::app::ModelSettings& settings, bool createAdapter);
     void backRequested();
@@ -66,6 +68,7 @@ private:
     QComboBox* m_known;
     QComboBox* m_device;
     QComboBox* m_precision;
+    QCheckBox* m_continuation;
     QPushButton* m_start;
     QPushButton* m_back;
 };

@@ -35,6 +35,9 @@ struct ModelSettings {
     QString databasePath;
     int compressionBatch = 4;
     int cpuThreads = 0;  // 0: one per core
+    // The model continues text instead of answering questions (a base model such as the story
+    // demo's): chats carry on a running text after the documents.
+    bool continuation = false;
 };
 
 // Where the model can run: "cpu" or "cuda:N", with the memory free there now.
@@ -75,6 +78,10 @@ public Q_SLOTS:
     // A tiny random model and adapter in `dir`, to try every feature without a download; its
     // answers are meaningless. modelReady follows once it is loaded.
     void useDemoModel(const QString& dir, const QString& databasePath);
+    // The story demo: a real tiny story model (stories260K) with an adapter trained for it, copied
+    // out of the program into dir on first use (a fine-tuned adapter there is kept).
+    // storyDemoCreated names the story collection to add to the library.
+    void useStoryDemo(const QString& dir, const QString& databasePath);
     // A fresh (untrained) adapter of the method's default shape for settings.modelDir, saved to
     // settings.adapterPath, then loaded. adapterCreated, then modelReady follow.
     void createAdapter(const uio::app::ModelSettings& settings);
@@ -106,6 +113,7 @@ Q_SIGNALS:
     void answerFinished(qint64 chatId, const QStringList& notices);
     void answerFailed(qint64 chatId, const QString& message);
     void demoCreated(const uio::app::ModelSettings& settings);
+    void storyDemoCreated(const uio::app::ModelSettings& settings, const QString& stories);
     void adapterCreated(const uio::app::ModelSettings& settings);
     // ok: summary describes the model and the memory it needs; otherwise the loader's message.
     void modelFolderInspected(const QString& dir, bool ok, const QString& summary);

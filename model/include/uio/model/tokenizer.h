@@ -57,14 +57,16 @@ private:
 // bytes of a UTF-8 character split over several byte tokens are held back until complete.
 class StreamDecoder {
 public:
-    explicit StreamDecoder(const Tokenizer& tokenizer) : m_tokenizer(tokenizer) {}
+    // A reply drops the space the first piece carries; text that carries on other text keeps it.
+    explicit StreamDecoder(const Tokenizer& tokenizer, bool continues_text = false)
+        : m_tokenizer(tokenizer), m_first(!continues_text) {}
     std::string push(int32_t id);  // may be empty
     std::string flush();           // whatever is held back, at the end of the stream
 
 private:
     const Tokenizer& m_tokenizer;
     std::string m_pending;
-    bool m_first = true;
+    bool m_first;
 };
 
 }  // namespace uio::model

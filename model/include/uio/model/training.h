@@ -36,6 +36,10 @@ struct TrainingConfig {
     int64_t eval_every = 100;       // steps; evaluations also run at the start and the end
     int64_t checkpoint_every = 50;  // the wizard's rule too: a twentieth of the steps
     uint64_t seed = 0;              // data order and reservoir draws
+    // At the end, go back to the adapter of the evaluation with the lowest held-out perplexity
+    // with memory, when a later one was worse (a small corpus learnt by heart). Evaluations since
+    // the last resume only.
+    bool keep_best = false;
 };
 
 std::string training_config_json(const TrainingConfig& config);

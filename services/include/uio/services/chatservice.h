@@ -32,6 +32,10 @@ struct AskOptions {
     // Memories of an adapter that was never trained carry nothing a model can read: such chats
     // answer from passages only, unless this is set.
     bool untrained_memories = false;
+    // A model that continues text rather than answering (a base model, such as the story demo):
+    // the conversation so far is one running text that the model carries on, after the documents'
+    // memories and tails; no chat template and no passages.
+    bool continuation = false;
 };
 
 // A segment whose memory went into the window.

@@ -49,6 +49,7 @@ private:
     void showAbout();
     void connectSetup();
     void useDemoModel();
+    void useStoryDemo();
     void showSetup(const QString& message = {});
     void startModel(app::ModelSettings chosen, bool createAdapter);
     void newChat();

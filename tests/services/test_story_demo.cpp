@@ -1,0 +1,133 @@
+// The story demo as shipped (resources/story-demo): the real stories260K model with the adapter
+// trained for it and the "Mia and Pip" collection. Its memories must carry the collection's names
+// to the model, and a chat in continuation mode must carry the text on after the documents, with
+// no chat template and no passages. A real library file and the committed files, no stand-ins.
+#include "uio/model/engine.h"
+#include "uio/services/chatservice.h"
+#include "uio/services/compressor.h"
+#include "uio/storage/chats.h"
+#include "uio/storage/documents.h"
+#include "uio/storage/library.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace uio;
+
+namespace {
+
+const QString kDemo = QStringLiteral(UIO_STORY_DEMO_DIR);
+
+std::string readStories() {
+    QFile file(kDemo + QStringLiteral("/mia-and-pip.txt"));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return file.readAll().toStdString();
+}
+
+}  // namespace
+
+class TestStoryDemo : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void adapterIsTrainedForThisModel();
+    void memoriesCarryTheNames();
+    void chatContinuesTheStory();
+
+private:
+    // Log-probability of `next` after `prompt`, with the collection compressed in front or alone.
+    double nextLogprob(const std::string& prompt, const std::string& next, bool memory);
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<model::Engine> m_engine;
+    std::string m_stories;
+};
+
+void TestStoryDemo::initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_engine = model::Engine::load((kDemo).toStdString());
+    m_engine->load_adapter((kDemo + QStringLiteral("/adapter.safetensors")).toStdString());
+    m_stories = readStories();
+    QVERIFY(!m_stories.empty());
+}
+
+void TestStoryDemo::adapterIsTrainedForThisModel() {
+    const model::AdapterInfo info = m_engine->adapter_info();
+    QVERIFY(info.origin.trained());
+    QVERIFY2(info.origin.steps >= 400, qPrintable(QString::number(info.origin.steps)));
+    // The whole collection fits the model's positions as memories, so a chat sees all of it.
+    const auto tokens = static_cast<int64_t>(m_engine->tokenizer().encode(m_stories, true).size());
+    const int64_t l = info.config.segment_length, m = info.config.memory_tokens;
+    QVERIFY2((tokens / l) * m + l + 64 <= m_engine->config().n_ctx(),
+             qPrintable(QStringLiteral("%1 tokens, l %2, m %3").arg(tokens).arg(l).arg(m)));
+}
+
+double TestStoryDemo::nextLogprob(const std::string& prompt, const std::string& next, bool memory) {
+    const model::Tokenizer& t = m_engine->tokenizer();
+    std::vector<int32_t> ids = memory ? t.encode(m_stories, true) : std::vector<int32_t>{t.bos_id()};
+    const auto l = m_engine->adapter_info().config.segment_length;
+    if (memory)
+        ids.resize(ids.size() / static_cast<size_t>(l) * static_cast<size_t>(l));  // whole segments: all memory
+    const auto prompt_ids = t.encode(prompt, false);
+    ids.insert(ids.end(), prompt_ids.begin(), prompt_ids.end());
+    const size_t at = ids.size() - 1;
+    const auto next_ids = t.encode(next, false);
+    ids.push_back(next_ids.front());
+    const model::ScoreResult scored = memory ? m_engine->score_with_memory(ids) : m_engine->score(ids);
+    return *scored.positions[at].next_logprob;
+}
+
+void TestStoryDemo::memoriesCarryTheNames() {
+    // The prompt sits in a live segment after the collection's memories; nothing of the collection
+    // is in view as text, so only the memories can tell the model who the story is about.
+    for (const char* prompt : {"Once upon a time, there was a girl named", "One day, a little dog named"}) {
+        const std::string name = std::string(prompt).find("dog") != std::string::npos ? " Pip" : " Mia";
+        const double alone = nextLogprob(prompt, name, false);
+        const double with_memory = nextLogprob(prompt, name, true);
+        qInfo("%s%s: p alone %.4f, with memory %.4f", prompt, name.c_str(), std::exp(alone), std::exp(with_memory));
+        QVERIFY2(with_memory > alone + 1.0, prompt);  // at least e times as likely
+    }
+}
+
+void TestStoryDemo::chatContinuesTheStory() {
+    storage::Library library(m_dir.filePath(QStringLiteral("lib.sqlite3")).toStdString());
+    storage::NewDocument d;
+    d.text = m_stories;
+    d.title = "Mia and Pip";
+    d.format = "txt";
+    d.sha256 =
+        QCryptographicHash::hash(QByteArray::fromStdString(d.text), QCryptographicHash::Sha256).toHex().toStdString();
+    const int64_t doc = storage::Documents(library.db()).add(d).id;
+    services::Compressor compressor(*m_engine, library.db());
+    compressor.run(doc);
+    services::ChatService chats(*m_engine, library.db(), compressor);
+    const int64_t chat = storage::Chats(library.db()).create("story", {doc});
+    services::AskOptions options;
+    options.continuation = true;
+    options.max_new_tokens = 24;
+    options.sampling.temperature = 0.0f;
+    const std::string start = "Mia and Pip went to the park.";
+    const services::Answer first = chats.ask(chat, start, options, {}, nullptr);
+    QVERIFY(!first.text.empty());
+    QVERIFY(first.passages.empty());
+    QVERIFY2(first.prompt_text.find("[INST]") == std::string::npos, first.prompt_text.c_str());
+    QVERIFY2(first.prompt_text.size() >= start.size() &&
+                 first.prompt_text.compare(first.prompt_text.size() - start.size(), start.size(), start) == 0,
+             first.prompt_text.c_str());
+    const auto outline = compressor.outline(doc);
+    QCOMPARE(static_cast<int64_t>(first.memories.size()), outline.segments_total);  // all of it in front
+    // The next message carries on the same running text: the last one and its continuation first.
+    const services::Answer second = chats.ask(chat, " Then", options, {}, nullptr);
+    const std::string running = start + first.text + " Then";
+    QVERIFY2(second.prompt_text.find(running) != std::string::npos,
+             qPrintable(QString::fromStdString(second.prompt_text)));
+}
+
+QTEST_GUILESS_MAIN(TestStoryDemo)
+#include "test_story_demo.moc"
