@@ -233,7 +233,7 @@ int experimentStories(const QStringList& args) {
         {QStringLiteral("alpha"), QStringLiteral("LoRA alpha (default four times the rank, as the method's 512/128)."),
          QStringLiteral("x")},
         {QStringLiteral("accumulation"), QStringLiteral("Samples per step (default 4)."), QStringLiteral("n")},
-        {QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 400)."), QStringLiteral("n")},
+        {QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 1600)."), QStringLiteral("n")},
         {QStringLiteral("lr"), QStringLiteral("Peak learning rate (default 0.003)."), QStringLiteral("x")},
         {QStringLiteral("seeds"), QStringLiteral("Adapters trained, one per seed (default 1)."), QStringLiteral("n")},
         {QStringLiteral("no-compensation"), QStringLiteral("Leave out the max(1, t/S) factor (biased).")},
@@ -336,7 +336,7 @@ int experimentStories(const QStringList& args) {
         config.segments_per_sample = T;
         config.window = intValue(parser, QStringLiteral("window"), 2);
         config.compensate = !parser.isSet(QStringLiteral("no-compensation"));
-        config.steps = intValue(parser, QStringLiteral("steps"), 400);
+        config.steps = intValue(parser, QStringLiteral("steps"), 1600);
         config.accumulation = intValue(parser, QStringLiteral("accumulation"), 4);
         config.learning_rate = doubleValue(parser, QStringLiteral("lr"), 3e-3);
         config.warmup = 0.05;
@@ -392,11 +392,12 @@ int experimentStories(const QStringList& args) {
         {QStringLiteral("segments"), static_cast<qint64>(T)},
         {QStringLiteral("rank"), rank},
         {QStringLiteral("alpha"), shape.alpha},
-        {QStringLiteral("steps"), static_cast<qint64>(intValue(parser, QStringLiteral("steps"), 400))},
+        {QStringLiteral("steps"), static_cast<qint64>(intValue(parser, QStringLiteral("steps"), 1600))},
         {QStringLiteral("accumulation"), static_cast<qint64>(intValue(parser, QStringLiteral("accumulation"), 4))},
         {QStringLiteral("learning_rate"), doubleValue(parser, QStringLiteral("lr"), 3e-3)},
         {QStringLiteral("window"), static_cast<qint64>(intValue(parser, QStringLiteral("window"), 2))},
         {QStringLiteral("compensate"), !parser.isSet(QStringLiteral("no-compensation"))},
+        {QStringLiteral("keep_best"), true},
         {QStringLiteral("train_streams"), static_cast<qint64>(streams.size())},
         {QStringLiteral("heldout_streams"), static_cast<qint64>(heldout.size())},
         {QStringLiteral("untrained"), first},

@@ -485,6 +485,10 @@ void TestCli::storiesExperimentReportsThreeWays() {
                             QStringLiteral("3"),
                             QStringLiteral("--seeds"),
                             QStringLiteral("2"),
+                            QStringLiteral("--corpus"),
+                            m_dir.filePath(QStringLiteral("corpus.txt")),
+                            QStringLiteral("--save-adapter"),
+                            m_dir.filePath(QStringLiteral("stories.safetensors")),
                             QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     const QList<QByteArray> lines = run.out.trimmed().split('\n');
@@ -508,6 +512,28 @@ void TestCli::storiesExperimentReportsThreeWays() {
         QCOMPARE(r[QStringLiteral("ppl_alone")].toDouble(),
                  summary[QStringLiteral("untrained")].toObject()[QStringLiteral("ppl_alone")].toDouble());
     }
+
+    // The sampled corpus was kept: a second run reads it back and scores the same held-out streams.
+    QFile corpus(m_dir.filePath(QStringLiteral("corpus.txt")));
+    QVERIFY(corpus.open(QIODevice::ReadOnly));
+    QCOMPARE(corpus.readAll().count('\n'), 11);
+    const Run again =
+        runUio({QStringLiteral("experiment"), QStringLiteral("stories"), QStringLiteral("--model"), m_model,
+                QStringLiteral("--stories"), QStringLiteral("8"), QStringLiteral("--heldout"), QStringLiteral("3"),
+                QStringLiteral("--segment-length"), QStringLiteral("16"), QStringLiteral("--memory-tokens"),
+                QStringLiteral("4"), QStringLiteral("--segments"), QStringLiteral("3"), QStringLiteral("--steps"),
+                QStringLiteral("1"), QStringLiteral("--corpus"), m_dir.filePath(QStringLiteral("corpus.txt")),
+                QStringLiteral("--json")});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QVERIFY(!again.err.contains("sampled"));
+    const QJsonObject second = QJsonDocument::fromJson(again.out.trimmed().split('\n').last()).object();
+    QCOMPARE(second[QStringLiteral("untrained")].toObject()[QStringLiteral("ppl_alone")].toDouble(),
+             summary[QStringLiteral("untrained")].toObject()[QStringLiteral("ppl_alone")].toDouble());
+    // The last seed's adapter was saved, trained.
+    const Run info = runUio(
+        {QStringLiteral("adapter"), QStringLiteral("info"), m_dir.filePath(QStringLiteral("stories.safetensors"))});
+    QVERIFY2(info.exitCode == 0, info.err.constData());
+    QVERIFY2(info.out.contains("\"trained\":true"), info.out.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)
