@@ -245,8 +245,8 @@ void MainWindow::connectServices() {
                 m_chat->setNotice(
                     tr("The story demo is stories260K, a tiny model that writes children's stories: it continues "
                        "text and does not answer questions. Start a chat on “Mia and Pip” and type the start of a "
-                       "sentence, such as “Once upon a time, there was a girl named”: it carries the story on with "
-                       "the collection's memories in front."));
+                       "sentence, such as “One day,”: it carries the story on with the collection's memories in "
+                       "front."));
             });
     connect(
         &m_modelService, &ModelService::compressionProgress, this,
