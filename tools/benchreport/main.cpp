@@ -1,6 +1,8 @@
 // uio-benchreport: turns `uio bench` JSON lines into Markdown tables (stdout) and PNG plots
 // (Qt Charts, drawn offscreen): time and peak memory against the context length for UIO and full
-// attention, compression time against the document length, training speed and memory against T.
+// attention, compression time against the document length, training speed and memory against T;
+// and `uio experiment stories` lines: the gap to full context that memory closes against the
+// samples trained on.
 //   uio-benchreport --plots DIR RESULTS.jsonl...
 
 #include <QApplication>
@@ -359,8 +361,13 @@ int main(int argc, char* argv[]) {
                                          percent(interval.at(0).toDouble()), percent(interval.at(1).toDouble())),
                                 percent(o[QStringLiteral("train_gap_closed_mean")].toDouble()),
                                 fixed(first[QStringLiteral("name_p_memory")].toDouble(), 3)};
-            heldout[shape] << QPointF(samples, 100.0 * o[QStringLiteral("gap_closed_mean")].toDouble());
-            seen[shape] << QPointF(samples, 100.0 * o[QStringLiteral("train_gap_closed_mean")].toDouble());
+            // A series per recipe: the same shape, learning rate and samples per step.
+            const QString recipe = QStringLiteral("%1, lr %2, %3 per step")
+                                       .arg(shape)
+                                       .arg(o[QStringLiteral("learning_rate")].toDouble())
+                                       .arg(o[QStringLiteral("accumulation")].toInt());
+            heldout[recipe] << QPointF(samples, 100.0 * o[QStringLiteral("gap_closed_mean")].toDouble());
+            seen[recipe] << QPointF(samples, 100.0 * o[QStringLiteral("train_gap_closed_mean")].toDouble());
         }
         out << "### What memory buys on real text (`uio experiment stories`)\n\n";
         table(out,
@@ -370,6 +377,8 @@ int main(int argc, char* argv[]) {
         Plot plot(QStringLiteral("Gap to full context closed by memory"), QStringLiteral("samples trained on"),
                   QStringLiteral("% of the log-perplexity gap"), true);
         for (auto it = heldout.begin(); it != heldout.end(); ++it) {
+            if (it.value().size() < 2)
+                continue;  // a single run is a row of the table, not a curve
             auto sorted = [](QList<QPointF> points) {
                 std::sort(points.begin(), points.end(),
                           [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
