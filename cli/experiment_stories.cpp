@@ -37,18 +37,25 @@ struct Scores {
     int64_t tokens_per_stream = 0;
 };
 
-// Where a name comes back: a token that reads " Capitalised" (not a common sentence opener), seen
-// in an earlier segment, at a position a segment alone could predict.
+// Where a name comes back: a token that starts a capitalised word (not a common sentence opener),
+// seen in an earlier segment, at a position a segment alone could predict. Tokenizers differ in
+// where they put the space ("▁Lily", or "Lily▁and▁" after a lone "▁"), so a word starts after a
+// space on either side of the boundary.
 std::vector<size_t> nameReturns(const model::Tokenizer& tokenizer, const std::vector<int32_t>& ids, int64_t l) {
-    static const std::set<std::string> kCommon{" The",  " One", " She", " He",  " They", " It",    " But",  " When",
-                                               " Then", " So",  " A",   " I",   " We",   " You",   " This", " That",
-                                               " Once", " In",  " At",  " His", " Her",  " After", " And"};
+    static const std::set<std::string> kCommon{"The",  "One", "She", "He",  "They", "It",    "But",  "When",
+                                               "Then", "So",  "A",   "I",   "We",   "You",   "This", "That",
+                                               "Once", "In",  "At",  "His", "Her",  "After", "And"};
     std::map<int32_t, int64_t> first_segment;
     std::vector<size_t> returns;
+    std::string previous;
     for (size_t i = 1; i < ids.size(); ++i) {
-        const std::string piece = tokenizer.token_bytes(ids[i], false);
-        if (piece.size() < 3 || piece[0] != ' ' || !std::isupper(static_cast<unsigned char>(piece[1])) ||
-            kCommon.count(piece))
+        std::string piece = tokenizer.token_bytes(ids[i], false);
+        const bool word_start = (!piece.empty() && piece.front() == ' ') ||
+                                (!previous.empty() && (previous.back() == ' ' || previous.back() == '\n'));
+        previous = piece;
+        piece.erase(0, piece.find_first_not_of(' '));
+        const std::string word = piece.substr(0, piece.find_first_of(" .,!?;:\"'\n"));
+        if (!word_start || word.size() < 2 || !std::isupper(static_cast<unsigned char>(word[0])) || kCommon.count(word))
             continue;
         const int64_t segment = static_cast<int64_t>(i) / l;
         const auto [seen, fresh] = first_segment.emplace(ids[i], segment);
@@ -150,6 +157,11 @@ Closed gapClosed(const Scores& s, uint64_t seed) {
     return c;
 }
 
+// The geometric mean probability of the probes; null when the streams have none.
+QJsonValue probability(const std::vector<double>& logprobs) {
+    return logprobs.empty() ? QJsonValue() : QJsonValue(std::exp(mean(logprobs)));
+}
+
 QJsonObject report(const Scores& s, uint64_t seed) {
     const double n = static_cast<double>(s.tokens_per_stream);
     auto ppl = [&](const std::vector<double>& v) { return std::exp(-mean(v) / n); };
@@ -161,9 +173,9 @@ QJsonObject report(const Scores& s, uint64_t seed) {
         {QStringLiteral("gap_closed"), c.value},
         {QStringLiteral("gap_closed_95"), QJsonArray{c.low, c.high}},
         {QStringLiteral("name_probes"), static_cast<qint64>(s.probe_memory.size())},
-        {QStringLiteral("name_p_alone"), std::exp(mean(s.probe_alone))},
-        {QStringLiteral("name_p_memory"), std::exp(mean(s.probe_memory))},
-        {QStringLiteral("name_p_full"), std::exp(mean(s.probe_full))},
+        {QStringLiteral("name_p_alone"), probability(s.probe_alone)},
+        {QStringLiteral("name_p_memory"), probability(s.probe_memory)},
+        {QStringLiteral("name_p_full"), probability(s.probe_full)},
     };
 }
 

@@ -486,7 +486,7 @@ void TestCli::storiesExperimentReportsThreeWays() {
                             QStringLiteral("--seeds"),
                             QStringLiteral("2"),
                             QStringLiteral("--corpus"),
-                            m_dir.filePath(QStringLiteral("corpus.txt")),
+                            m_dir.filePath(QStringLiteral("stories-corpus.txt")),
                             QStringLiteral("--save-adapter"),
                             m_dir.filePath(QStringLiteral("stories.safetensors")),
                             QStringLiteral("--json")});
@@ -514,7 +514,7 @@ void TestCli::storiesExperimentReportsThreeWays() {
     }
 
     // The sampled corpus was kept: a second run reads it back and scores the same held-out streams.
-    QFile corpus(m_dir.filePath(QStringLiteral("corpus.txt")));
+    QFile corpus(m_dir.filePath(QStringLiteral("stories-corpus.txt")));
     QVERIFY(corpus.open(QIODevice::ReadOnly));
     QCOMPARE(corpus.readAll().count('\n'), 11);
     const Run again =
@@ -522,7 +522,7 @@ void TestCli::storiesExperimentReportsThreeWays() {
                 QStringLiteral("--stories"), QStringLiteral("8"), QStringLiteral("--heldout"), QStringLiteral("3"),
                 QStringLiteral("--segment-length"), QStringLiteral("16"), QStringLiteral("--memory-tokens"),
                 QStringLiteral("4"), QStringLiteral("--segments"), QStringLiteral("3"), QStringLiteral("--steps"),
-                QStringLiteral("1"), QStringLiteral("--corpus"), m_dir.filePath(QStringLiteral("corpus.txt")),
+                QStringLiteral("1"), QStringLiteral("--corpus"), m_dir.filePath(QStringLiteral("stories-corpus.txt")),
                 QStringLiteral("--json")});
     QVERIFY2(again.exitCode == 0, again.err.constData());
     QVERIFY(!again.err.contains("sampled"));
