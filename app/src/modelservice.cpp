@@ -451,8 +451,9 @@ void ModelService::useDemoModel(const QString& dir, const QString& databasePath)
 
 namespace {
 
-// Copies the story demo's files out of the program. A file already there at its size is left
-// alone, so an adapter fine-tuned in place survives the next start of the demo.
+// Copies the story demo's files out of the program, each only when missing: an adapter
+// fine-tuned in place survives the next start of the demo. (QFile::copy writes a temporary file
+// and renames it, so a copy cut short leaves nothing behind.)
 void copyStoryDemo(const ModelSettings& settings, const QString& stories) {
     const std::pair<const char*, QString> files[] = {
         {"config.json", settings.modelDir + QStringLiteral("/config.json")},
@@ -467,9 +468,8 @@ void copyStoryDemo(const ModelSettings& settings, const QString& stories) {
         if (!source.exists())
             throw std::runtime_error("this build of UIO Desk lacks the story demo's " + std::string(name));
         const QFileInfo there(target);
-        if (there.exists() && there.size() == source.size())
+        if (there.exists())
             continue;
-        QFile::remove(target);
         QDir().mkpath(there.absolutePath());
         QFile file(source.filePath());
         if (!file.copy(target))

@@ -193,11 +193,18 @@ void TestSetup::storyDemoComesWithItsStories() {
     UIO_TRY_COMPARE(compressed.count(), 1);
     QCOMPARE(page(window)->objectName(), QString());
 
-    // A second start finds the collection already in the library.
+    // A second start keeps the files there (an adapter fine-tuned in place would be among them)
+    // and finds the collection already in the library.
+    QFile licence(settings.modelDir + QStringLiteral("/LICENSE"));
+    QVERIFY(licence.open(QIODevice::WriteOnly));
+    licence.write("changed here");
+    licence.close();
     window.findChild<QPushButton*>(QStringLiteral("storyDemoButton"))->click();
     UIO_TRY_COMPARE(remembered.count(), 2);
     UIO_TRY_COMPARE(added.count(), 2);
     QVERIFY(!added.at(1).at(1).toBool());
+    QVERIFY(licence.open(QIODevice::ReadOnly));
+    QCOMPARE(licence.readAll(), QByteArray("changed here"));
 }
 
 void TestSetup::settingsMeasureAndPurgeTheCache() {

@@ -79,7 +79,7 @@ public Q_SLOTS:
     // answers are meaningless. modelReady follows once it is loaded.
     void useDemoModel(const QString& dir, const QString& databasePath);
     // The story demo: a real tiny story model (stories260K) with an adapter trained for it, copied
-    // out of the program into dir on first use (a fine-tuned adapter there is kept).
+    // out of the program into dir where missing (a fine-tuned adapter there is kept).
     // storyDemoCreated names the story collection to add to the library.
     void useStoryDemo(const QString& dir, const QString& databasePath);
     // A fresh (untrained) adapter of the method's default shape for settings.modelDir, saved to
