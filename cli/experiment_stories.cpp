@@ -399,6 +399,7 @@ int experimentStories(const QStringList& args) {
     sd = closed.size() > 1 ? std::sqrt(sd / static_cast<double>(closed.size() - 1)) : 0.0;
     printJson(QJsonDocument(QJsonObject{
         {QStringLiteral("experiment"), QStringLiteral("stories")},
+        {QStringLiteral("model"), QFileInfo(parser.value(QStringLiteral("model"))).fileName()},
         {QStringLiteral("segment_length"), static_cast<qint64>(l)},
         {QStringLiteral("memory_tokens"), static_cast<qint64>(shape.memory_tokens)},
         {QStringLiteral("segments"), static_cast<qint64>(T)},

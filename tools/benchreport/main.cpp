@@ -30,8 +30,8 @@ QString fixed(double value, int decimals = 0) {
     return QString::number(value, 'f', decimals);
 }
 
-QString percent(double fraction) {
-    return fixed(100.0 * fraction) + QStringLiteral(" %");
+QString percent(double fraction, int decimals = 0) {
+    return fixed(100.0 * fraction, decimals) + QStringLiteral(" %");
 }
 
 QString gigabytes(double bytes) {
@@ -340,39 +340,48 @@ int main(int argc, char* argv[]) {
         rows.clear();
         QMap<QString, QList<QPointF>> heldout, seen;
         for (const QJsonObject& o : stories) {
-            const QString shape = QStringLiteral("%1x, rank %2")
+            const QString shape = QStringLiteral("%1x r%2")
                                       .arg(o[QStringLiteral("segment_length")].toInt() /
                                            std::max(1, o[QStringLiteral("memory_tokens")].toInt()))
                                       .arg(o[QStringLiteral("rank")].toInt());
             const double samples = o[QStringLiteral("steps")].toDouble() * o[QStringLiteral("accumulation")].toDouble();
             const QJsonObject first = o[QStringLiteral("trained")].toArray().first().toObject();
             const QJsonArray interval = first[QStringLiteral("gap_closed_95")].toArray();
-            rows << QStringList{shape,
-                                fixed(o[QStringLiteral("train_streams")].toDouble()),
-                                QStringLiteral("%1 × %2")
-                                    .arg(o[QStringLiteral("steps")].toInt())
-                                    .arg(o[QStringLiteral("accumulation")].toInt()),
-                                QString::number(o[QStringLiteral("learning_rate")].toDouble()),
-                                fixed(first[QStringLiteral("ppl_alone")].toDouble(), 2),
-                                fixed(first[QStringLiteral("ppl_memory")].toDouble(), 2),
-                                fixed(first[QStringLiteral("ppl_full")].toDouble(), 2),
-                                QStringLiteral("%1 (%2 to %3)")
-                                    .arg(percent(o[QStringLiteral("gap_closed_mean")].toDouble()),
-                                         percent(interval.at(0).toDouble()), percent(interval.at(1).toDouble())),
-                                percent(o[QStringLiteral("train_gap_closed_mean")].toDouble()),
-                                fixed(first[QStringLiteral("name_p_memory")].toDouble(), 3)};
-            // A series per recipe: the same shape, learning rate and samples per step.
-            const QString recipe = QStringLiteral("%1, lr %2, %3 per step")
-                                       .arg(shape)
-                                       .arg(o[QStringLiteral("learning_rate")].toDouble())
-                                       .arg(o[QStringLiteral("accumulation")].toInt());
+            rows << QStringList{
+                o[QStringLiteral("model")].toString(),
+                shape + (o[QStringLiteral("compensate")].toBool(true) ? QString() : QStringLiteral(", uncompensated")),
+                fixed(o[QStringLiteral("train_streams")].toDouble()),
+                QStringLiteral("%1 × %2")
+                    .arg(o[QStringLiteral("steps")].toInt())
+                    .arg(o[QStringLiteral("accumulation")].toInt()),
+                QString::number(o[QStringLiteral("learning_rate")].toDouble()),
+                QString::number(o[QStringLiteral("trained")].toArray().size()),
+                fixed(first[QStringLiteral("ppl_alone")].toDouble(), 2),
+                fixed(first[QStringLiteral("ppl_memory")].toDouble(), 2),
+                fixed(first[QStringLiteral("ppl_full")].toDouble(), 2),
+                QStringLiteral("%1 (%2 to %3)")
+                    .arg(percent(o[QStringLiteral("gap_closed_mean")].toDouble(), 1),
+                         percent(interval.at(0).toDouble(), 1), percent(interval.at(1).toDouble(), 1)),
+                percent(o[QStringLiteral("train_gap_closed_mean")].toDouble(), 1),
+                first[QStringLiteral("name_p_memory")].isDouble()
+                    ? fixed(first[QStringLiteral("name_p_memory")].toDouble(), 3)
+                    : QStringLiteral("—")};
+            // A series per recipe: the same model, shape, corpus, learning rate and samples per step.
+            const QString recipe =
+                QStringLiteral("%1 %2, %3 streams, lr %4 × %5%6")
+                    .arg(o[QStringLiteral("model")].toString(), shape)
+                    .arg(o[QStringLiteral("train_streams")].toInt())
+                    .arg(o[QStringLiteral("learning_rate")].toDouble())
+                    .arg(o[QStringLiteral("accumulation")].toInt())
+                    .arg(o[QStringLiteral("compensate")].toBool(true) ? QString() : QStringLiteral(", uncompensated"));
             heldout[recipe] << QPointF(samples, 100.0 * o[QStringLiteral("gap_closed_mean")].toDouble());
             seen[recipe] << QPointF(samples, 100.0 * o[QStringLiteral("train_gap_closed_mean")].toDouble());
         }
         out << "### What memory buys on real text (`uio experiment stories`)\n\n";
         table(out,
-              {"memory, rank", "training streams", "steps × samples", "lr", "ppl alone", "ppl with memory",
-               "ppl full context", "gap closed, held out (95 %)", "on training streams", "name p with memory"},
+              {"model", "memory x, rank r", "training streams", "steps × samples", "lr", "seeds", "ppl alone",
+               "ppl with memory", "ppl full context", "gap closed, held out: mean over seeds (95 %, first seed)",
+               "on training streams", "name p with memory"},
               rows);
         Plot plot(QStringLiteral("Gap to full context closed by memory"), QStringLiteral("samples trained on"),
                   QStringLiteral("% of the log-perplexity gap"), true);
@@ -384,8 +393,8 @@ int main(int argc, char* argv[]) {
                           [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
                 return points;
             };
-            plot.add(it.key() + QStringLiteral(", held out"), sorted(it.value()));
-            plot.add(it.key() + QStringLiteral(", training streams"), sorted(seen[it.key()]));
+            plot.add(QStringLiteral("held out: ") + it.key(), sorted(it.value()));
+            plot.add(QStringLiteral("trained on: ") + it.key(), sorted(seen[it.key()]));
         }
         plot.save(plots + QStringLiteral("/stories-gap.png"));
         out << "![Gap closed against samples trained on](plots/stories-gap.png)\n\n";
