@@ -425,31 +425,30 @@ void ModelService::createAdapter(const ModelSettings& settings) {
         Qt::QueuedConnection);
 }
 
-void ModelService::useDemoModel(const QString& dir, const QString& databasePath) {
+namespace {
+
+// On the model thread: a demo's settings in dir; `prepare` makes its files there and says so,
+// then the demo is loaded. A failure is reported as the model's.
+template <typename Prepare>
+void startDemo(ModelService& service, ModelWorker* worker, const QString& dir, const QString& databasePath,
+               bool continuation, Prepare prepare) {
     QMetaObject::invokeMethod(
-        m_worker,
-        [this, worker = m_worker, dir, databasePath] {
+        worker,
+        [&service, worker, dir, databasePath, continuation, prepare] {
             ModelSettings settings;
             settings.modelDir = dir + QStringLiteral("/model");
             settings.adapterPath = dir + QStringLiteral("/adapter.safetensors");
             settings.databasePath = databasePath;
+            settings.continuation = continuation;
             try {
-                if (!QFileInfo::exists(settings.adapterPath)) {
-                    model::make_model(settings.modelDir.toStdString(), {"tiny", 0, model::DType::F32, 0});
-                    auto engine = model::Engine::load(settings.modelDir.toStdString());
-                    engine->create_adapter({256, 16, 8, 16.0}, 0);
-                    engine->save_adapter(settings.adapterPath.toStdString());
-                }
-                Q_EMIT demoCreated(settings);
+                prepare(settings);
                 worker->configure(settings);
             } catch (const std::exception& e) {
-                Q_EMIT modelFailed(QString::fromUtf8(e.what()));
+                Q_EMIT service.modelFailed(QString::fromUtf8(e.what()));
             }
         },
         Qt::QueuedConnection);
 }
-
-namespace {
 
 // Copies the story demo's files out of the program, each only when missing: an adapter
 // fine-tuned in place survives the next start of the demo. (QFile::copy writes a temporary file
@@ -483,25 +482,25 @@ void copyStoryDemo(const ModelSettings& settings, const QString& stories) {
 
 }  // namespace
 
+void ModelService::useDemoModel(const QString& dir, const QString& databasePath) {
+    startDemo(*this, m_worker, dir, databasePath, false, [this](const ModelSettings& settings) {
+        if (!QFileInfo::exists(settings.adapterPath)) {
+            model::make_model(settings.modelDir.toStdString(), {"tiny", 0, model::DType::F32, 0});
+            auto engine = model::Engine::load(settings.modelDir.toStdString());
+            engine->create_adapter({256, 16, 8, 16.0}, 0);
+            engine->save_adapter(settings.adapterPath.toStdString());
+        }
+        Q_EMIT demoCreated(settings);
+    });
+}
+
 void ModelService::useStoryDemo(const QString& dir, const QString& databasePath) {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [this, worker = m_worker, dir, databasePath] {
-            ModelSettings settings;
-            settings.modelDir = dir + QStringLiteral("/model");
-            settings.adapterPath = dir + QStringLiteral("/adapter.safetensors");
-            settings.databasePath = databasePath;
-            settings.continuation = true;  // a story model carries text on; it does not answer
-            const QString stories = dir + QStringLiteral("/Mia and Pip.txt");
-            try {
-                copyStoryDemo(settings, stories);
-                Q_EMIT storyDemoCreated(settings, stories);
-                worker->configure(settings);
-            } catch (const std::exception& e) {
-                Q_EMIT modelFailed(QString::fromUtf8(e.what()));
-            }
-        },
-        Qt::QueuedConnection);
+    // A story model carries text on; it does not answer.
+    startDemo(*this, m_worker, dir, databasePath, true, [this, dir](const ModelSettings& settings) {
+        const QString stories = dir + QStringLiteral("/Mia and Pip.txt");
+        copyStoryDemo(settings, stories);
+        Q_EMIT storyDemoCreated(settings, stories);
+    });
 }
 
 void ModelService::inspectModelFolder(const QString& dir) {
