@@ -342,23 +342,25 @@ int experimentStories(const QStringList& args) {
 
     QJsonArray trained;
     std::vector<double> closed, train_closed;
+    // The recipe, the same for every seed.
+    model::TrainingConfig recipe;
+    recipe.segments_per_sample = T;
+    recipe.window = intValue(parser, QStringLiteral("window"), 2);
+    recipe.compensate = !parser.isSet(QStringLiteral("no-compensation"));
+    recipe.steps = intValue(parser, QStringLiteral("steps"), 1600);
+    recipe.accumulation = intValue(parser, QStringLiteral("accumulation"), 4);
+    recipe.learning_rate = doubleValue(parser, QStringLiteral("lr"), 3e-3);
+    recipe.warmup = 0.05;
+    // The trainer's own check, on a share of the training streams (the held-out streams stay
+    // apart); the run ends on the adapter of its best check.
+    recipe.eval_share = 0.05;
+    recipe.eval_samples = 16;
+    recipe.eval_every = std::max<int64_t>(1, recipe.steps / 8);
+    recipe.keep_best = true;
+    recipe.checkpoint_every = 0;
     for (int seed = 0; seed < seeds; ++seed) {
         engine->create_adapter(shape, static_cast<uint64_t>(seed));
-        model::TrainingConfig config;
-        config.segments_per_sample = T;
-        config.window = intValue(parser, QStringLiteral("window"), 2);
-        config.compensate = !parser.isSet(QStringLiteral("no-compensation"));
-        config.steps = intValue(parser, QStringLiteral("steps"), 1600);
-        config.accumulation = intValue(parser, QStringLiteral("accumulation"), 4);
-        config.learning_rate = doubleValue(parser, QStringLiteral("lr"), 3e-3);
-        config.warmup = 0.05;
-        // The trainer's own check, on a share of the training streams (the held-out streams stay
-        // apart); the run ends on the adapter of its best check.
-        config.eval_share = 0.05;
-        config.eval_samples = 16;
-        config.eval_every = std::max<int64_t>(1, config.steps / 8);
-        config.keep_best = true;
-        config.checkpoint_every = 0;
+        model::TrainingConfig config = recipe;
         config.seed = static_cast<uint64_t>(seed);
         QTemporaryDir run;
         QElapsedTimer trainTimer;
@@ -405,12 +407,12 @@ int experimentStories(const QStringList& args) {
         {QStringLiteral("segments"), static_cast<qint64>(T)},
         {QStringLiteral("rank"), rank},
         {QStringLiteral("alpha"), shape.alpha},
-        {QStringLiteral("steps"), static_cast<qint64>(intValue(parser, QStringLiteral("steps"), 1600))},
-        {QStringLiteral("accumulation"), static_cast<qint64>(intValue(parser, QStringLiteral("accumulation"), 4))},
-        {QStringLiteral("learning_rate"), doubleValue(parser, QStringLiteral("lr"), 3e-3)},
-        {QStringLiteral("window"), static_cast<qint64>(intValue(parser, QStringLiteral("window"), 2))},
-        {QStringLiteral("compensate"), !parser.isSet(QStringLiteral("no-compensation"))},
-        {QStringLiteral("keep_best"), true},
+        {QStringLiteral("steps"), static_cast<qint64>(recipe.steps)},
+        {QStringLiteral("accumulation"), static_cast<qint64>(recipe.accumulation)},
+        {QStringLiteral("learning_rate"), recipe.learning_rate},
+        {QStringLiteral("window"), static_cast<qint64>(recipe.window)},
+        {QStringLiteral("compensate"), recipe.compensate},
+        {QStringLiteral("keep_best"), recipe.keep_best},
         {QStringLiteral("train_streams"), static_cast<qint64>(streams.size())},
         {QStringLiteral("heldout_streams"), static_cast<qint64>(heldout.size())},
         {QStringLiteral("untrained"), first},
