@@ -21,6 +21,7 @@ int runTokenize(const QStringList& args);
 int runGenerate(const QStringList& args);
 int runScore(const QStringList& args);
 int runMakeModel(const QStringList& args);
+int runExport(const QStringList& args);
 int runBench(const QStringList& args);
 int runAdapter(const QStringList& args);
 int runCompress(const QStringList& args);

@@ -26,6 +26,7 @@ const std::vector<Command>& commands() {
          uio::cli::runScore},
         {QStringLiteral("make-model"), QStringLiteral("write a random model with a tokenizer, for tests and demos"),
          uio::cli::runMakeModel},
+        {QStringLiteral("export"), QStringLiteral("write a model as GGUF, for llama.cpp"), uio::cli::runExport},
         {QStringLiteral("adapter"), QStringLiteral("create (new), describe (info) or import (import) a UIO adapter"),
          uio::cli::runAdapter},
         {QStringLiteral("compress"), QStringLiteral("compress a text into memory with an adapter or UltraGist"),

@@ -10,11 +10,13 @@ namespace uio::cli {
 
 int runMakeModel(const QStringList& args) {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Write a random Llama model (meaningless output) with a tokenizer trained on generated text.\n"
-        "Presets: tiny (a few MB), small (about 110M parameters), llama2-7b-shape (the shapes of Llama-2-7B)."));
+    parser.setApplicationDescription(
+        QStringLiteral("Write a random Llama model (meaningless output) with a tokenizer trained on generated text.\n"
+                       "Presets: tiny (a few MB), small (about 110M parameters), tinyllama-1b-shape (1.1B),\n"
+                       "llama2-7b-shape (the shapes of Llama-2-7B)."));
     parser.addOptions({
-        {QStringLiteral("preset"), QStringLiteral("tiny, small or llama2-7b-shape."), QStringLiteral("name")},
+        {QStringLiteral("preset"), QStringLiteral("tiny, small, tinyllama-1b-shape or llama2-7b-shape."),
+         QStringLiteral("name")},
         {QStringLiteral("out"), QStringLiteral("Folder to write."), QStringLiteral("dir")},
         {QStringLiteral("seed"), QStringLiteral("Random seed (default 0)."), QStringLiteral("s")},
         {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16 (default f32)."), QStringLiteral("dtype"),

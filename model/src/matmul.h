@@ -7,8 +7,12 @@
 
 namespace uio::model {
 
-// x (..., in), weight (out, in) -> (..., out) in x's dtype.
+// x (..., in), weight (out, in) -> (..., out) in x's dtype. One row on the CPU goes through the
+// kernels of matvec.h; everything else through libtorch.
 at::Tensor dense(const at::Tensor& x, const at::Tensor& weight);
+
+// The same product through libtorch alone: the reference the fast paths are tested against.
+at::Tensor dense_reference(const at::Tensor& x, const at::Tensor& weight);
 
 // The dtype activations use for weights stored in `storage` on `device`.
 at::ScalarType compute_dtype(at::ScalarType storage, const at::Device& device);

@@ -67,11 +67,14 @@ LlamaConfig preset_config(const std::string& preset) {
     } else if (preset == "small") {
         c.n_embd = 768, c.n_ff = 2048, c.n_layer = 12, c.n_head = 12, c.n_kv_head = 12;
         c.n_vocab = 32000, c.n_ctx_train = 4096, c.tie_word_embeddings = true;
+    } else if (preset == "tinyllama-1b-shape") {  // TinyLlama-1.1B's shapes: grouped-query, 4 key/value heads
+        c.n_embd = 2048, c.n_ff = 5632, c.n_layer = 22, c.n_head = 32, c.n_kv_head = 4;
+        c.n_vocab = 32000, c.n_ctx_train = 2048;
     } else if (preset == "llama2-7b-shape") {
         c.n_embd = 4096, c.n_ff = 11008, c.n_layer = 32, c.n_head = 32, c.n_kv_head = 32;
         c.n_vocab = 32000, c.n_ctx_train = 4096, c.rms_norm_eps = 1e-6;
     } else {
-        throw ModelError("unknown preset \"" + preset + "\": use tiny, small or llama2-7b-shape");
+        throw ModelError("unknown preset \"" + preset + "\": use tiny, small, tinyllama-1b-shape or llama2-7b-shape");
     }
     return c;
 }

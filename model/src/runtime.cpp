@@ -58,6 +58,10 @@ void set_cpu_threads(int n) {
     set_blas_threads(g_cpu_threads);
 }
 
+int cpu_threads() {
+    return g_cpu_threads;
+}
+
 void use_cpu_threads_for(DType compute) {
     const bool blas_does_the_work = compute == DType::F32;
     at::set_num_threads(blas_does_the_work ? 1 : g_cpu_threads);

@@ -284,7 +284,12 @@ void TestCli::errorsSayWhatToDo_data() {
     QTest::newRow("unknown preset") << QStringList{QStringLiteral("make-model"), QStringLiteral("--preset"),
                                                    QStringLiteral("huge"), QStringLiteral("--out"),
                                                    QStringLiteral("/tmp/never")}
-                                    << 1 << QStringLiteral("use tiny, small or llama2-7b-shape");
+                                    << 1 << QStringLiteral("use tiny, small, tinyllama-1b-shape or llama2-7b-shape");
+    QTest::newRow("export to an unknown type")
+        << QStringList{QStringLiteral("export"),         QStringLiteral("--model"), QStringLiteral("/x"),
+                       QStringLiteral("--type"),         QStringLiteral("q4_0"),    QStringLiteral("--out"),
+                       QStringLiteral("/tmp/never.gguf")}
+        << 1 << QStringLiteral("use f32, f16, bf16 or q8_0");
     QTest::newRow("import of a file that is not a checkpoint")
         << QStringList{QStringLiteral("adapter"),      QStringLiteral("import"),
                        QStringLiteral("--model"),      QStringLiteral(UIO_SOURCE_DIR),

@@ -13,7 +13,7 @@
 namespace uio::model {
 
 struct MakeModelOptions {
-    std::string preset = "tiny";  // tiny | small | llama2-7b-shape
+    std::string preset = "tiny";  // tiny | small | tinyllama-1b-shape | llama2-7b-shape
     uint64_t seed = 0;
     DType dtype = DType::F32;
     int64_t shard_bytes = 0;  // > 0: shards of at most this size plus model.safetensors.index.json
@@ -29,6 +29,7 @@ struct MakeModelOptions {
 
 // tiny: 2 layers, hidden 64, 4/2 heads, vocabulary 512 (about 0.2 M parameters).
 // small: 12 layers, hidden 768, vocabulary 32000, tied embeddings (about 110 M).
+// tinyllama-1b-shape: the shapes of TinyLlama-1.1B (22 layers, hidden 2048, 4 key/value heads).
 // llama2-7b-shape: exactly the shapes of Llama-2-7B (6.7 B).
 LlamaConfig preset_config(const std::string& preset);
 

@@ -24,6 +24,7 @@ RuntimeInfo runtime_info();
 
 // Uses n CPU threads for model work (n <= 0: one per core). Call once at start-up.
 void set_cpu_threads(int n);
+int cpu_threads();  // as set
 
 // Gives the n threads to the library that does the matrix work for this compute dtype: f32
 // products run in OpenBLAS, bf16 ones in oneDNN on libtorch's OpenMP pool. When both pools
