@@ -94,6 +94,7 @@ int benchGemm(const QStringList& args) {
         {QStringLiteral("size"), n},
         {QStringLiteral("gemm_gflops"), model::measure_gemm_gflops(device, dtype, n, repeats)},
         {QStringLiteral("copy_gbps"), model::measure_copy_gbps(device, int64_t(256) << 20, repeats)},
+        {QStringLiteral("read_gbps"), model::measure_read_gbps(device, int64_t(256) << 20, repeats)},
     }));
     return 0;
 }
@@ -133,12 +134,13 @@ int benchGenerate(const QStringList& args) {
     // Work per token: 2 FLOPs per weight of the layers in prefill; every weight read once per
     // decoded token (the embedding lookup reads one row, so it is left out).
     const std::string device = engine->device();
-    const double bytes_per_weight = engine->dtype() == model::DType::F32 ? 4.0 : 2.0;
+    const double bytes_per_weight = model::bytes_per_weight(engine->dtype());
     const double layer_weights =
         static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 1 : 2));
     const double head_weights = static_cast<double>(c.n_vocab * c.n_embd);
     const double gemm = model::measure_gemm_gflops(device, engine->dtype(), gemmSizeFor(device), 3);
     const double copy = model::measure_copy_gbps(device, int64_t(256) << 20, 3);
+    const double read = model::measure_read_gbps(device, int64_t(256) << 20, 3);
     const double prefill_gflops = median(prefill) * 2.0 * layer_weights / 1e9;
     const double decode_gbps = median(decode) * (layer_weights + head_weights) * bytes_per_weight / 1e9;
     printJson(QJsonDocument(benchResult(QStringLiteral("generate"), *engine,
@@ -154,6 +156,8 @@ int benchGenerate(const QStringList& args) {
                                             {QStringLiteral("prefill_fraction_of_gemm"), prefill_gflops / gemm},
                                             {QStringLiteral("decode_weight_gbps"), decode_gbps},
                                             {QStringLiteral("decode_fraction_of_copy"), decode_gbps / copy},
+                                            {QStringLiteral("read_gbps"), read},
+                                            {QStringLiteral("decode_fraction_of_read"), decode_gbps / read},
                                         })));
     return 0;
 }

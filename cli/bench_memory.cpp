@@ -194,7 +194,7 @@ int benchDecodeMemory(const QStringList& args) {
     request.max_new_tokens = n_new;
     request.ignore_eos = true;
     request.sampling.temperature = 0.0f;
-    const double bytes = engine->dtype() == model::DType::F32 ? 4.0 : 2.0;
+    const double bytes = model::bytes_per_weight(engine->dtype());
     const double weight_bytes =
         static_cast<double>(c.n_params() - c.n_vocab * c.n_embd * (c.tie_word_embeddings ? 0 : 1)) * bytes;
     QJsonArray rows;

@@ -111,7 +111,8 @@ int main(int argc, char* argv[]) {
     modelSettings.ultragistSource = settings.value(QStringLiteral("model/ultragist_source")).toString();
     modelSettings.ultragistRatio = settings.value(QStringLiteral("model/ultragist_ratio"), 0).toInt();
     modelSettings.device = settings.value(QStringLiteral("model/device"), QStringLiteral("cpu")).toString();
-    modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), QStringLiteral("f32")).toString();
+    const QString fastest = QString::fromStdString(uio::model::dtype_name(uio::model::fastest_cpu_precision().dtype));
+    modelSettings.dtype = settings.value(QStringLiteral("model/dtype"), fastest).toString();
     modelSettings.compressionBatch = settings.value(QStringLiteral("model/batch"), 4).toInt();
     modelSettings.cpuThreads = settings.value(QStringLiteral("model/threads"), 0).toInt();
     modelSettings.continuation = settings.value(QStringLiteral("model/continuation"), false).toBool();

@@ -153,8 +153,9 @@ FineTuneEstimate FineTuner::estimate(const FineTuneSettings& s) {
     result.freeDiskBytes = QStorageInfo(m_dataFolder).bytesAvailable();
     // Where the weights are loaded already, the run can have what is free plus what they use.
     const bool here = device == m_engine.device();
-    const auto weights =
-        here ? static_cast<qint64>(m_engine.config().n_params()) * (m_engine.dtype() == model::DType::F32 ? 4 : 2) : 0;
+    const auto weights = here ? static_cast<qint64>(static_cast<double>(m_engine.config().n_params()) *
+                                                    model::bytes_per_weight(m_engine.dtype()))
+                              : 0;
     if (device == "cpu") {
         result.availableMemoryBytes = model::available_ram_bytes() + weights;
     } else {

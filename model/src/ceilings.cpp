@@ -1,6 +1,7 @@
 #include "uio/model/ceilings.h"
 
 #include "torch_types.h"
+#include "uio/model/runtime.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -47,6 +48,7 @@ double measure_gemm_gflops(const std::string& device_name_, DType dtype, int64_t
     const auto type = device.is_cpu() && dtype == DType::F16 ? at::kFloat : to_scalar_type(dtype);
     const auto options = at::TensorOptions().dtype(type).device(device);
     const auto a = at::randn({n, n}, options), b = at::randn({n, n}, options);
+    const CpuThreadsFor threads(type == at::kFloat ? DType::F32 : DType::BF16);  // OpenBLAS or oneDNN
     const double seconds = median_seconds(device, repeats, [&] { at::mm(a, b); });
     return 2.0 * static_cast<double>(n) * n * n / seconds / 1e9;
 }
@@ -56,8 +58,17 @@ double measure_copy_gbps(const std::string& device_name_, int64_t bytes, int rep
     const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
     const auto source = at::ones({bytes / 4}, options);
     auto target = at::empty_like(source);
+    const CpuThreadsFor threads(DType::BF16);  // libtorch's own pool on every core, as decoding uses them
     const double seconds = median_seconds(device, repeats, [&] { target.copy_(source); });
     return 2.0 * static_cast<double>(bytes) / seconds / 1e9;
+}
+
+double measure_read_gbps(const std::string& device_name_, int64_t bytes, int repeats) {
+    const c10::Device device = to_device(device_name_);
+    const auto source = at::ones({bytes / 4}, at::TensorOptions().dtype(at::kFloat).device(device));
+    const CpuThreadsFor threads(DType::BF16);
+    const double seconds = median_seconds(device, repeats, [&] { source.sum(); });
+    return static_cast<double>(bytes) / seconds / 1e9;
 }
 
 std::string device_name(const std::string& device) {

@@ -27,8 +27,12 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
     if (device.is_cpu())
         use_cpu_threads_for(compute_dtype(to_scalar_type(options.dtype), device) == at::kFloat ? DType::F32
                                                                                                : options.dtype);
+    if (options.dtype == DType::Int8 && !device.is_cpu())
+        throw ModelError("int8 runs on the CPU; on " + options.device + " choose bf16");
     try {
         impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
+        if (options.dtype == DType::Int8)
+            impl->model->quantize();
     } catch (const c10::OutOfMemoryError&) {
         throw OutOfMemory("not enough memory on " + options.device + " for " + model_dir.string() + " in " +
                           dtype_name(options.dtype) + ": try bf16, the CPU or a smaller model");

@@ -105,6 +105,10 @@ bool has_ultragist_tensors(const std::filesystem::path& model_dir) {
 }
 
 void Engine::load_ultragist(const std::filesystem::path& source, int64_t ratio) {
+    if (m_impl->model->quantized())
+        throw ModelError(
+            "UltraGist needs the model's weights in f32 or bf16; this one is loaded in int8 "
+            "(choose another precision in Settings)");
     with_model_errors("loading UltraGist", [&] {
         LlamaImpl& model = *m_impl->model;
         UltraGistCompressor gist;

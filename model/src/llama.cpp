@@ -2,6 +2,7 @@
 
 #include "attention.h"
 #include "checkpoint.h"
+#include "decode_step.h"
 #include "matmul.h"
 #include "rms_norm.h"
 #include "uio/model/error.h"
@@ -34,7 +35,12 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, const at::TensorOptions& options
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
-    return dense(x, weight);
+    return quantized.q.defined() ? dense_int8(x, quantized).to(x.scalar_type()) : dense(x, weight);
+}
+
+void LinearImpl::quantize() {
+    quantized = quantize_int8(weight);
+    weight.set_();  // the registered parameter shares this tensor: its storage goes too
 }
 
 RMSNormImpl::RMSNormImpl(int64_t n, double eps_, const at::TensorOptions& options) : eps(eps_) {
@@ -131,6 +137,8 @@ at::Tensor LlamaImpl::hidden(const at::Tensor& tokens, KVCache& cache) {
         throw ModelError("the context is full: " + std::to_string(start + T) + " positions needed, the model has " +
                          std::to_string(rope.n_positions()));
     }
+    if (!plain && decode_step_applies(*this, tokens))
+        return decode_step(*this, tokens, cache);
     const auto positions = at::arange(start, start + T, at::TensorOptions().dtype(at::kLong).device(device()));
     const auto cos = rope.cos(positions, compute_dtype());     // (T, D)
     const auto sin = rope.sin(positions, compute_dtype());     // (T, D)
@@ -147,8 +155,24 @@ at::ScalarType LlamaImpl::compute_dtype() const {
 }
 
 at::Tensor LlamaImpl::logits(const at::Tensor& hidden) {
-    const auto& head = lm_head ? lm_head->weight : model->embed_tokens->weight;
-    return dense(hidden, head).to(at::kFloat);  // (B, T, V)
+    if (quantized_head)
+        return quantized_head(hidden).to(at::kFloat);
+    if (lm_head)
+        return lm_head(hidden).to(at::kFloat);
+    return dense(hidden, model->embed_tokens->weight).to(at::kFloat);  // (B, T, V)
+}
+
+void LlamaImpl::quantize() {
+    c10::InferenceMode guard;
+    for (auto& module : modules(/*include_self=*/false)) {
+        if (auto* linear = dynamic_cast<LinearImpl*>(module.get()); linear && !linear->quantized.q.defined())
+            linear->quantize();
+    }
+    if (!lm_head) {
+        const auto& table = model->embed_tokens->weight;
+        quantized_head = Linear(table.size(1), table.size(0), at::TensorOptions().device(at::kMeta));
+        quantized_head->quantized = quantize_int8(table);
+    }
 }
 
 at::Tensor LlamaImpl::forward(const at::Tensor& tokens, KVCache& cache) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kv_cache.h"
+#include "matmul.h"
 #include "rope.h"
 #include "uio/model/config.h"
 
@@ -24,7 +25,10 @@ class LinearImpl : public torch::nn::Module {
 public:
     LinearImpl(int64_t in, int64_t out, const at::TensorOptions& options);
     at::Tensor forward(const at::Tensor& x);
-    at::Tensor weight;  // (out, in)
+    // Keeps the weight as int8 (matmul.h) and releases the f32 one, whose parameter becomes empty.
+    void quantize();
+    at::Tensor weight;     // (out, in)
+    Int8Weight quantized;  // defined after quantize()
 };
 TORCH_MODULE(Linear);
 
@@ -114,10 +118,20 @@ public:
     at::ScalarType compute_dtype() const;                                       // of the activations
     at::Device device() const { return model->norm->weight.device(); }
 
+    // Quantizes every projection and the output head to int8 (the embedding stays as loaded).
+    void quantize();
+    bool quantized() const {
+        return model->layers->size() > 0 && model->layers->at<DecoderLayerImpl>(0).mlp->up_proj->quantized.q.defined();
+    }
+
     LlamaConfig config;
+    // Runs every step through libtorch operators, as the reference the fused CPU decoding step
+    // (decode_step.h) is tested against.
+    bool plain = false;
     RopeTable rope;
     LlamaModel model{nullptr};
-    Linear lm_head{nullptr};  // null when tie_word_embeddings
+    Linear lm_head{nullptr};         // null when tie_word_embeddings
+    Linear quantized_head{nullptr};  // tied embeddings quantized for the logits; not a parameter
 };
 TORCH_MODULE(Llama);
 

@@ -43,6 +43,41 @@ at::Tensor dense_reference(const at::Tensor& x, const at::Tensor& weight) {
     return at::linear(x, w);
 }
 
+Int8Weight quantize_int8(const at::Tensor& weight) {
+    const int64_t out = weight.size(0), in = weight.size(1);
+    int64_t group = in;
+    for (const int64_t g : {32, 16, 8}) {
+        if (in % g == 0) {
+            group = g;
+            break;
+        }
+    }
+    const auto grouped = weight.to(at::kFloat).reshape({out, in / group, group});
+    const auto scale = grouped.abs().amax(-1) / 127.0;  // (out, in / group)
+    const auto safe = at::where(scale > 0, scale, at::ones_like(scale));
+    const auto q = at::round(grouped / safe.unsqueeze(-1)).clamp(-127, 127).to(at::kChar).reshape({out, in});
+    return {q.contiguous(), scale.contiguous(), group};
+}
+
+at::Tensor dequantize_int8(const Int8Weight& w) {
+    const int64_t out = w.q.size(0), in = w.q.size(1);
+    return (w.q.to(at::kFloat).view({out, in / w.group, w.group}) * w.scale.unsqueeze(-1)).view({out, in});
+}
+
+at::Tensor dense_int8(const at::Tensor& x, const Int8Weight& w) {
+    const int64_t out = w.q.size(0), in = w.q.size(1);
+    if (x.is_cpu() && x.numel() == in && !(at::GradMode::is_enabled() && x.requires_grad())) {
+        const at::Tensor row = x.to(at::kFloat).contiguous();
+        at::Tensor y = at::empty({out}, row.options());
+        matvec_int8({w.q.data_ptr<int8_t>(), w.scale.data_ptr<float>(), w.group}, row.data_ptr<float>(),
+                    y.data_ptr<float>(), out, in);
+        auto shape = x.sizes().vec();
+        shape.back() = out;
+        return y.view(shape);
+    }
+    return at::linear(x.to(at::kFloat), dequantize_int8(w));
+}
+
 at::ScalarType compute_dtype(at::ScalarType storage, const at::Device& device) {
     return device.is_cpu() && storage == at::kHalf ? at::kFloat : storage;
 }

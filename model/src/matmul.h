@@ -14,6 +14,21 @@ at::Tensor dense(const at::Tensor& x, const at::Tensor& weight);
 // The same product through libtorch alone: the reference the fast paths are tested against.
 at::Tensor dense_reference(const at::Tensor& x, const at::Tensor& weight);
 
+// A weight kept as int8 in groups of `group` inputs with one f32 scale each (matvec.h's
+// Int8Rows), about a quarter of its f32 size.
+struct Int8Weight {
+    at::Tensor q;      // (out, in) int8
+    at::Tensor scale;  // (out, in / group) f32
+    int64_t group = 0;
+};
+
+// Symmetric rounding: each group's largest magnitude maps to 127. group: the largest of 32, 16
+// and 8 that divides the width, or the whole row.
+Int8Weight quantize_int8(const at::Tensor& weight);
+at::Tensor dequantize_int8(const Int8Weight& w);  // (out, in) f32
+// x (..., in) in f32 -> (..., out) f32: the int8 kernel for one row, else the dequantized weight.
+at::Tensor dense_int8(const at::Tensor& x, const Int8Weight& w);
+
 // The dtype activations use for weights stored in `storage` on `device`.
 at::ScalarType compute_dtype(at::ScalarType storage, const at::Device& device);
 

@@ -93,6 +93,10 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const Weight* w, const float*
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         const Weight *r0 = w + o * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
         for (int64_t i = 0; i < n8; i += 8) {
+            _mm_prefetch(reinterpret_cast<const char*>(r0 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r1 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r2 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r3 + 4 * n + i), _MM_HINT_T0);
             const __m256 xv = _mm256_loadu_ps(x + i);
             a0 = _mm256_fmadd_ps(load(r0 + i), xv, a0);
             a1 = _mm256_fmadd_ps(load(r1 + i), xv, a1);
@@ -117,6 +121,7 @@ __attribute__((target("avx2,fma"))) void rows_int8_avx2(const Int8Rows& w, const
         for (int64_t g = 0; g < groups; ++g) {
             const int8_t* q = w.q + o * n + g * w.group;
             const float* xs = x + g * w.group;
+            _mm_prefetch(reinterpret_cast<const char*>(q + 4 * n), _MM_HINT_T0);
             __m256 part = _mm256_setzero_ps();
             for (int64_t i = 0; i < w.group; i += 8)
                 part = _mm256_fmadd_ps(load8_int8(q + i), _mm256_loadu_ps(xs + i), part);
@@ -149,6 +154,11 @@ __attribute__((target("avx512f,avx512bw"))) void rows_avx512(const Weight* w, co
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         const Weight *r0 = w + o * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
         for (int64_t i = 0; i < n; i += 16) {
+            // The next four rows, while these stream in (see rows_int8_avx512).
+            _mm_prefetch(reinterpret_cast<const char*>(r0 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r1 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r2 + 4 * n + i), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(r3 + 4 * n + i), _MM_HINT_T0);
             const __m512 xv = _mm512_loadu_ps(x + i);
             a0 = _mm512_fmadd_ps(load(r0 + i), xv, a0);
             a1 = _mm512_fmadd_ps(load(r1 + i), xv, a1);
@@ -176,6 +186,10 @@ __attribute__((target("avx512f,avx512bw"))) void rows_int8_avx512(const Int8Rows
             const int8_t* q0 = w.q + o * n + g * w.group;
             const int8_t* q1 = q0 + n;
             const float* xs = x + g * w.group;
+            // Short int8 rows end before the hardware prefetcher has caught up: ask for the
+            // rows two pairs ahead.
+            _mm_prefetch(reinterpret_cast<const char*>(q0 + 4 * n), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(q1 + 4 * n), _MM_HINT_T0);
             __m512 p0 = _mm512_setzero_ps(), p1 = p0;
             for (int64_t i = 0; i < w.group; i += 16) {
                 const __m512 xv = _mm512_loadu_ps(xs + i);

@@ -24,6 +24,9 @@ public:
     // (T, D) rows for the given int64 positions (T), in dtype.
     at::Tensor cos(const at::Tensor& positions, at::ScalarType dtype) const;
     at::Tensor sin(const at::Tensor& positions, at::ScalarType dtype) const;
+    // The f32 row (D) of one position, for CPU tables.
+    const float* cos_row(int64_t position) const { return m_cos.data_ptr<float>() + position * m_cos.size(1); }
+    const float* sin_row(int64_t position) const { return m_sin.data_ptr<float>() + position * m_sin.size(1); }
 
 private:
     at::Tensor m_cos;  // (P, D) f32

@@ -68,6 +68,39 @@ void use_cpu_threads_for(DType compute) {
     set_blas_threads(blas_does_the_work ? g_cpu_threads : 1);
 }
 
+CpuThreadsFor::CpuThreadsFor(DType compute) : m_torch_threads(at::get_num_threads()) {
+    if (auto blas_threads = find_blas_symbol<int (*)()>("openblas_get_num_threads"))
+        m_blas_threads = blas_threads();
+    use_cpu_threads_for(compute);
+}
+
+CpuThreadsFor::~CpuThreadsFor() {
+    at::set_num_threads(m_torch_threads);
+    if (m_blas_threads > 0)
+        set_blas_threads(m_blas_threads);
+}
+
+PrecisionChoice fastest_cpu_precision() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string flags;
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("flags", 0) == 0) {
+            flags = " " + line.substr(line.find(':') + 1) + " ";
+            break;
+        }
+    }
+    const auto has = [&](const char* flag) { return flags.find(" " + std::string(flag) + " ") != std::string::npos; };
+    if (has("avx512_bf16") || has("amx_bf16"))
+        return {DType::BF16,
+                "this processor multiplies bf16 natively: prompts are read about twice as fast as in f32, with "
+                "half the memory"};
+    if (has("avx2") && has("fma"))
+        return {DType::Int8,
+                "this processor has no native bf16 (bf16 would read prompts at half the speed of f32); int8 "
+                "weights read prompts nearly as fast as f32, write answers faster, and take a quarter of the memory"};
+    return {DType::F32, "this processor has neither native bf16 nor AVX2: f32 is its fastest precision"};
+}
+
 std::vector<CudaDevice> cuda_devices() {
     std::vector<CudaDevice> devices;
 #ifdef UIO_HAVE_CUDA_RUNTIME

@@ -15,7 +15,7 @@ namespace uio::model {
 namespace {
 
 double element_bytes(DType dtype) {
-    return dtype == DType::F32 ? 4.0 : 2.0;
+    return bytes_per_weight(dtype);
 }
 
 int64_t adapter_parameters(const LlamaConfig& c, int64_t rank) {

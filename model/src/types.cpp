@@ -12,7 +12,9 @@ DType parse_dtype(const std::string& name) {
         return DType::F16;
     if (name == "bf16" || name == "bfloat16")
         return DType::BF16;
-    throw ModelError("unknown precision \"" + name + "\": use f32, f16 or bf16");
+    if (name == "int8")
+        return DType::Int8;
+    throw ModelError("unknown precision \"" + name + "\": use f32, f16, bf16 or int8");
 }
 
 std::string dtype_name(DType dtype) {
@@ -23,8 +25,23 @@ std::string dtype_name(DType dtype) {
             return "f16";
         case DType::BF16:
             return "bf16";
+        case DType::Int8:
+            return "int8";
     }
     return "f32";
+}
+
+double bytes_per_weight(DType dtype) {
+    switch (dtype) {
+        case DType::F32:
+            return 4.0;
+        case DType::F16:
+        case DType::BF16:
+            return 2.0;
+        case DType::Int8:
+            return 1.0 + 4.0 / 32.0;
+    }
+    return 4.0;
 }
 
 at::ScalarType to_scalar_type(DType dtype) {
@@ -35,6 +52,8 @@ at::ScalarType to_scalar_type(DType dtype) {
             return at::kHalf;
         case DType::BF16:
             return at::kBFloat16;
+        case DType::Int8:
+            return at::kFloat;  // what is not quantized, and the activations
     }
     return at::kFloat;
 }

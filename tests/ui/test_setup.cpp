@@ -62,6 +62,12 @@ void TestSetup::firstRunChoosesAModel() {
     auto* device = window.findChild<QComboBox*>(QStringLiteral("setupDevice"));
     UIO_TRY_VERIFY(device->itemText(device->count() - 1).contains(QStringLiteral("free")));
     QVERIFY(device->itemText(device->count() - 1).startsWith(QStringLiteral("CPU")));
+    // The first device comes with its fastest precision, and the page says why.
+    auto* precision = window.findChild<QComboBox*>(QStringLiteral("setupPrecision"));
+    auto* why = window.findChild<QLabel*>(QStringLiteral("precisionWhy"));
+    UIO_TRY_VERIFY(!why->text().isEmpty());
+    QVERIFY2(why->text().startsWith(precision->currentData().toString() + QStringLiteral(" is the fastest here")),
+             qPrintable(why->text()));
 
     // A folder whose config.json is not a Llama's: the loader's own message, and no Start.
     const QString broken = m_dir.filePath(QStringLiteral("broken"));
@@ -101,6 +107,7 @@ void TestSetup::firstRunChoosesAModel() {
     QCOMPARE(chosen.modelDir, m_tiny.modelDir);
     QCOMPARE(chosen.adapterPath, m_tiny.adapterPath);
     QCOMPARE(chosen.device, QStringLiteral("cpu"));
+    QCOMPARE(chosen.dtype, precision->currentData().toString());
 }
 
 void TestSetup::failedLoadShowsWhy() {

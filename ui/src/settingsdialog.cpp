@@ -72,6 +72,7 @@ SettingsDialog::SettingsDialog(const app::AskSettings& ask, const app::ModelSett
     m_precision->addItem(tr("f32 (exact, most memory)"), QStringLiteral("f32"));
     m_precision->addItem(tr("bf16 (half the memory)"), QStringLiteral("bf16"));
     m_precision->addItem(tr("f16 (half the memory)"), QStringLiteral("f16"));
+    m_precision->addItem(tr("int8 (a quarter of the memory; CPU only)"), QStringLiteral("int8"));
     m_precision->setCurrentIndex(std::max(0, m_precision->findData(model.dtype)));
     m_batch = new QSpinBox(this);
     m_batch->setObjectName(QStringLiteral("batch"));

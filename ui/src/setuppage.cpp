@@ -147,14 +147,15 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     m_precision = new QComboBox(modelBox);
     m_precision->setObjectName(QStringLiteral("setupPrecision"));
     m_precision->setAccessibleName(tr("Precision"));
-    m_precision->addItem(tr("bf16: half the memory, fastest on a GPU"), QStringLiteral("bf16"));
+    m_precision->addItem(tr("bf16: half the memory; fast on a GPU and on CPUs with native bf16"), QStringLiteral("bf16"));
     m_precision->addItem(tr("f16: half the memory"), QStringLiteral("f16"));
     m_precision->addItem(tr("f32: exact, twice the memory"), QStringLiteral("f32"));
-    connect(m_device, &QComboBox::currentIndexChanged, this, [this] {
-        // The CPU computes f16 in f32 anyway, and bf16 only pays off on a GPU or for long prompts.
-        const bool gpu = m_device->currentData().toString().startsWith(QLatin1String("cuda"));
-        m_precision->setCurrentIndex(m_precision->findData(gpu ? QStringLiteral("bf16") : QStringLiteral("f32")));
-    });
+    m_precision->addItem(tr("int8: a quarter of the memory, fastest answers on a CPU"), QStringLiteral("int8"));
+    m_precisionWhy = new QLabel(modelBox);
+    m_precisionWhy->setObjectName(QStringLiteral("precisionWhy"));
+    m_precisionWhy->setWordWrap(true);
+    // A device the user picks gets its fastest precision; the CPU's depends on its instruction set.
+    connect(m_device, &QComboBox::activated, this, [this] { showFastestPrecision(true); });
 
     auto* folderRow = new QHBoxLayout;
     folderRow->addWidget(m_folder, 1);
@@ -193,6 +194,7 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     form->addRow(QString(), m_ultragistNote);
     form->addRow(tr("&Device:"), m_device);
     form->addRow(tr("&Precision:"), m_precision);
+    form->addRow(QString(), m_precisionWhy);
     m_continuation = new QCheckBox(tr("A base model that continues text (not a chat model): chats carry on a "
                                       "running text instead of answering"),
                                    modelBox);
@@ -275,6 +277,7 @@ void SetupPage::showFolderCheck(const QString& dir, bool ok, const QString& summ
 }
 
 void SetupPage::setDevices(const QList<app::DeviceChoice>& devices) {
+    m_devices = devices;
     m_device->clear();
     for (const app::DeviceChoice& d : devices) {
         const QString label = d.id == QLatin1String("cpu")
@@ -284,9 +287,22 @@ void SetupPage::setDevices(const QList<app::DeviceChoice>& devices) {
                                              byteSize(static_cast<double>(d.totalBytes)));
         m_device->addItem(label, d.id);
     }
-    // First run: the fastest device, which comes first; later, the one chosen before.
+    // First run: the fastest device, which comes first, in its fastest precision; later, the
+    // device and precision chosen before.
     const int keep = m_settings.modelDir.isEmpty() ? -1 : m_device->findData(m_settings.device);
     m_device->setCurrentIndex(keep >= 0 ? keep : 0);
+    showFastestPrecision(keep < 0);
+}
+
+void SetupPage::showFastestPrecision(bool choose) {
+    const QString id = m_device->currentData().toString();
+    for (const app::DeviceChoice& d : std::as_const(m_devices)) {
+        if (d.id != id || d.fastestDtype.isEmpty())
+            continue;
+        if (choose)
+            m_precision->setCurrentIndex(std::max(0, m_precision->findData(d.fastestDtype)));
+        m_precisionWhy->setText(tr("%1 is the fastest here: %2.").arg(d.fastestDtype, d.whyFastest));
+    }
 }
 
 void SetupPage::updateStart() {

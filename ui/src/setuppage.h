@@ -46,6 +46,8 @@ Q_SIGNALS:
     void backRequested();
 
 private:
+    // Says why the current device's fastest precision is the fastest; choose: select it too.
+    void showFastestPrecision(bool choose);
     void folderEdited();
     void updateStart();
     app::ModelSettings chosen() const;
@@ -68,6 +70,8 @@ private:
     QComboBox* m_known;
     QComboBox* m_device;
     QComboBox* m_precision;
+    QLabel* m_precisionWhy;  // why the device's default precision is the fastest
+    QList<app::DeviceChoice> m_devices;
     QCheckBox* m_continuation;
     QPushButton* m_start;
     QPushButton* m_back;

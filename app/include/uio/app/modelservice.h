@@ -46,6 +46,8 @@ struct DeviceChoice {
     QString name;
     qint64 freeBytes = 0;
     qint64 totalBytes = 0;
+    QString fastestDtype;  // "bf16", "int8", "f32": the precision that runs fastest there
+    QString whyFastest;    // a sentence saying why, for the setup page
 };
 
 struct AskSettings {

@@ -33,6 +33,28 @@ int cpu_threads();  // as set
 // one thread). The engine calls this when it loads a model on the CPU.
 void use_cpu_threads_for(DType compute);
 
+// For its lifetime, the thread layout use_cpu_threads_for(compute) sets; then the one before.
+// Ceilings are measured with the threads the engine's work of that kind gets.
+class CpuThreadsFor {
+public:
+    explicit CpuThreadsFor(DType compute);
+    ~CpuThreadsFor();
+    CpuThreadsFor(const CpuThreadsFor&) = delete;
+    CpuThreadsFor& operator=(const CpuThreadsFor&) = delete;
+
+private:
+    int m_torch_threads = 0;
+    int m_blas_threads = 0;
+};
+
+// The precision that runs fastest on this machine's CPU, judged from its instruction set
+// (measured on two 2-core machines, docs/benchmarks.md), and why, in a sentence for the user.
+struct PrecisionChoice {
+    DType dtype = DType::F32;
+    std::string reason;
+};
+PrecisionChoice fastest_cpu_precision();
+
 struct CudaDevice {
     int index = 0;
     std::string name;  // "NVIDIA H100 80GB HBM3"
