@@ -70,6 +70,7 @@ int main(int argc, char* argv[]) {
     QCoreApplication application(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("uio"));
     QCoreApplication::setApplicationVersion(QStringLiteral(UIO_VERSION_STRING));
+    uio::model::keep_freed_buffers();
     uio::model::set_cpu_threads(0);
 
     const QStringList args = QCoreApplication::arguments().mid(1);

@@ -80,6 +80,7 @@ int main(int argc, char* argv[]) {
     QApplication::setApplicationDisplayName(QStringLiteral("UIO Desk"));
     QApplication::setApplicationVersion(QStringLiteral(UIO_VERSION_STRING));
     QApplication::setDesktopFileName(QStringLiteral("io.github.uio_desk.UioDesk"));  // installer/
+    uio::model::keep_freed_buffers();
     uio::model::set_cpu_threads(0);
 
     // One library file for the application and the command line: ~/.local/share/uio-desk, or the

@@ -109,6 +109,8 @@ std::string model_fingerprint(const LlamaConfig& c, const std::vector<std::pair<
 }
 
 std::string model_fingerprint(const LlamaImpl& model) {
+    if (!model.fingerprint.empty())
+        return model.fingerprint;
     std::vector<std::pair<std::string, at::Tensor>> weights;
     for (const auto& item : model.named_parameters())
         weights.emplace_back(item.key(), item.value());

@@ -71,13 +71,12 @@ void attend(const float* q, const T* keys, const T* values, int64_t S, int64_t D
     float total = 0.0f;
     for (int64_t s = 0; s < S; ++s)
         total += scores[s] = std::exp(scores[s] - top);
-    std::fill(out, out + D, 0.0f);
-    for (int64_t s = 0; s < S; ++s) {
-        const float p = scores[s] / total;
-        const T* row = values + s * D;
-        for (int64_t d = 0; d < D; ++d)
-            out[d] += p * static_cast<float>(row[d]);
-    }
+    for (int64_t s = 0; s < S; ++s)
+        scores[s] /= total;
+    if constexpr (std::is_same_v<T, float>)
+        weighted_rows_f32(values, scores, out, S, D);
+    else
+        weighted_rows_bf16(reinterpret_cast<const uint16_t*>(values), scores, out, S, D);
 }
 
 }  // namespace

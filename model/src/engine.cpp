@@ -1,5 +1,6 @@
 #include "uio/model/engine.h"
 
+#include "adapter.h"
 #include "engine_impl.h"
 #include "generator.h"
 #include "llama.h"
@@ -31,8 +32,11 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, con
         throw ModelError("int8 runs on the CPU; on " + options.device + " choose bf16");
     try {
         impl->model = load_llama(model_dir, device, to_scalar_type(options.dtype));
-        if (options.dtype == DType::Int8)
+        if (options.dtype == DType::Int8) {
+            const std::string fingerprint = uio::model::model_fingerprint(*impl->model);  // as stored
             impl->model->quantize();
+            impl->model->fingerprint = fingerprint;
+        }
     } catch (const c10::OutOfMemoryError&) {
         throw OutOfMemory("not enough memory on " + options.device + " for " + model_dir.string() + " in " +
                           dtype_name(options.dtype) + ": try bf16, the CPU or a smaller model");

@@ -125,6 +125,9 @@ public:
     }
 
     LlamaConfig config;
+    // Set when the weights were quantized: model_fingerprint (adapter.h) of the weights as loaded,
+    // so that adapters made for this model still match it.
+    std::string fingerprint;
     // Runs every step through libtorch operators, as the reference the fused CPU decoding step
     // (decode_step.h) is tested against.
     bool plain = false;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace uio::model {
 
@@ -58,6 +59,20 @@ void rows_int8_generic(const Int8Rows& w, const float* x, float* y, int64_t begi
             sum += part * w.scale[o * groups + g];
         }
         y[o] = sum;
+    }
+}
+
+template <typename T>
+void weighted_generic(const T* v, const float* p, float* y, int64_t n, int64_t d) {
+    std::fill(y, y + d, 0.0f);
+    for (int64_t r = 0; r < n; ++r) {
+        const T* row = v + r * d;
+        for (int64_t i = 0; i < d; ++i) {
+            if constexpr (std::is_same_v<T, float>)
+                y[i] += p[r] * row[i];
+            else
+                y[i] += p[r] * bf16_to_float(row[i]);
+        }
     }
 }
 
@@ -129,6 +144,23 @@ __attribute__((target("avx2,fma"))) void rows_int8_avx2(const Int8Rows& w, const
         }
         y[o] = sum8(sum);
     }
+}
+
+// d a multiple of 8 and at most 256 (a head's width): the sum stays in registers.
+template <typename Weight, __m256 (*load)(const Weight*)>
+__attribute__((target("avx2,fma"))) void weighted_avx2(const Weight* v, const float* p, float* y, int64_t n,
+                                                       int64_t d) {
+    __m256 acc[32];
+    const int64_t lanes = d / 8;
+    for (int64_t j = 0; j < lanes; ++j)
+        acc[j] = _mm256_setzero_ps();
+    for (int64_t r = 0; r < n; ++r) {
+        const __m256 weight = _mm256_set1_ps(p[r]);
+        for (int64_t j = 0; j < lanes; ++j)
+            acc[j] = _mm256_fmadd_ps(weight, load(v + r * d + 8 * j), acc[j]);
+    }
+    for (int64_t j = 0; j < lanes; ++j)
+        _mm256_storeu_ps(y + 8 * j, acc[j]);
 }
 
 // --- AVX-512: 16 lanes ---------------------------------------------------------------------
@@ -203,6 +235,22 @@ __attribute__((target("avx512f,avx512bw"))) void rows_int8_avx512(const Int8Rows
     }
     for (; o < end; ++o)
         rows_int8_generic(w, x, y, o, o + 1, n);
+}
+
+template <typename Weight, __m512 (*load)(const Weight*)>
+__attribute__((target("avx512f,avx512bw"))) void weighted_avx512(const Weight* v, const float* p, float* y, int64_t n,
+                                                                 int64_t d) {
+    __m512 acc[16];
+    const int64_t lanes = d / 16;
+    for (int64_t j = 0; j < lanes; ++j)
+        acc[j] = _mm512_setzero_ps();
+    for (int64_t r = 0; r < n; ++r) {
+        const __m512 weight = _mm512_set1_ps(p[r]);
+        for (int64_t j = 0; j < lanes; ++j)
+            acc[j] = _mm512_fmadd_ps(weight, load(v + r * d + 16 * j), acc[j]);
+    }
+    for (int64_t j = 0; j < lanes; ++j)
+        _mm512_storeu_ps(y + 16 * j, acc[j]);
 }
 
 #endif  // UIO_MATVEC_X86
@@ -283,6 +331,26 @@ void matvec_int8(const Int8Rows& w, const float* x, float* y, int64_t n_out, int
 #endif
         rows_int8_generic(w, x, y, begin, end, n_in);
     });
+}
+
+void weighted_rows_f32(const float* v, const float* p, float* y, int64_t n, int64_t d) {
+#ifdef UIO_MATVEC_X86
+    if (isa() == Isa::Avx512 && d % 16 == 0 && d <= 256)
+        return weighted_avx512<float, load16_f32>(v, p, y, n, d);
+    if (isa() >= Isa::Avx2 && d % 8 == 0 && d <= 256)
+        return weighted_avx2<float, load8_f32>(v, p, y, n, d);
+#endif
+    weighted_generic(v, p, y, n, d);
+}
+
+void weighted_rows_bf16(const uint16_t* v, const float* p, float* y, int64_t n, int64_t d) {
+#ifdef UIO_MATVEC_X86
+    if (isa() == Isa::Avx512 && d % 16 == 0 && d <= 256)
+        return weighted_avx512<uint16_t, load16_bf16>(v, p, y, n, d);
+    if (isa() >= Isa::Avx2 && d % 8 == 0 && d <= 256)
+        return weighted_avx2<uint16_t, load8_bf16>(v, p, y, n, d);
+#endif
+    weighted_generic(v, p, y, n, d);
 }
 
 bool matvec_use_isa(const std::string& name) {

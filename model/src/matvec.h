@@ -23,6 +23,11 @@ void matvec_f32(const float* w, const float* x, float* y, int64_t n_out, int64_t
 void matvec_bf16(const uint16_t* w, const float* x, float* y, int64_t n_out, int64_t n_in, int threads = 0);
 void matvec_int8(const Int8Rows& w, const float* x, float* y, int64_t n_out, int64_t n_in, int threads = 0);
 
+// y (d) = sum over rows r < n of p[r] * v[r] (v: n rows of d, row-major), single-threaded: the
+// second half of attention for one head, whose rows are the cached values.
+void weighted_rows_f32(const float* v, const float* p, float* y, int64_t n, int64_t d);
+void weighted_rows_bf16(const uint16_t* v, const float* p, float* y, int64_t n, int64_t d);
+
 // Which instruction set the kernels use on this processor: "avx512", "avx2" or "generic".
 const char* matvec_isa();
 // For tests: use a narrower instruction set than the processor's best. False when this

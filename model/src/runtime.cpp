@@ -9,9 +9,12 @@
 #define UIO_HAVE_CUDA_RUNTIME 1
 #endif
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -52,6 +55,11 @@ RuntimeInfo runtime_info() {
     return info;
 }
 
+void keep_freed_buffers() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
 void set_cpu_threads(int n) {
     g_cpu_threads = n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(g_cpu_threads);
@@ -82,14 +90,16 @@ CpuThreadsFor::~CpuThreadsFor() {
 
 PrecisionChoice fastest_cpu_precision() {
     std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string flags;
+    std::set<std::string> flags;
     for (std::string line; std::getline(cpuinfo, line);) {
         if (line.rfind("flags", 0) == 0) {
-            flags = " " + line.substr(line.find(':') + 1) + " ";
+            std::istringstream words(line.substr(line.find(':') + 1));
+            for (std::string word; words >> word;)
+                flags.insert(word);
             break;
         }
     }
-    const auto has = [&](const char* flag) { return flags.find(" " + std::string(flag) + " ") != std::string::npos; };
+    const auto has = [&](const char* flag) { return flags.count(flag) != 0; };
     if (has("avx512_bf16") || has("amx_bf16"))
         return {DType::BF16,
                 "this processor multiplies bf16 natively: prompts are read about twice as fast as in f32, with "

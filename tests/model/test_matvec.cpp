@@ -92,8 +92,29 @@ void TestMatvec::kernelsMatchFloat64() {
     const auto wq64 = q.to(at::kDouble) * scales.to(at::kDouble).repeat_interleave(group, 1);
     const double int8 = worstRelative(y.data(), reference(wq64, x64), wq64, x64);
 
-    qInfo("%s: max error relative to sum |w||x|: f32 %.2g, bf16 %.2g, int8 %.2g (tolerance 1e-6)", matvec_isa(), f32,
-          bf16, int8);
+    // Attention's weighted sum of value rows: y = V^T p, V (rows, head width) with the widths of
+    // heads (64) and a width that is not a whole number of vectors (36).
+    double weighted = 0.0;
+    for (const int64_t d : {int64_t(64), int64_t(36)}) {
+        const auto v = at::randn({rows, d});
+        const auto vb = at::randn({rows, d}).to(at::kBFloat16);
+        const auto p = at::rand({rows});
+        std::vector<float> out(static_cast<size_t>(d));
+        for (const bool narrow : {false, true}) {
+            if (narrow)
+                weighted_rows_bf16(reinterpret_cast<const uint16_t*>(vb.data_ptr<at::BFloat16>()), p.data_ptr<float>(),
+                                   out.data(), rows, d);
+            else
+                weighted_rows_f32(v.data_ptr<float>(), p.data_ptr<float>(), out.data(), rows, d);
+            const auto v64 = (narrow ? vb : v).to(at::kDouble).t().contiguous();  // (d, rows)
+            const auto p64 = p.to(at::kDouble);
+            weighted = std::max(weighted, worstRelative(out.data(), reference(v64, p64), v64, p64));
+        }
+    }
+
+    qInfo("%s: max error relative to sum |w||x|: f32 %.2g, bf16 %.2g, int8 %.2g, weighted rows %.2g (tolerance 1e-6)",
+          matvec_isa(), f32, bf16, int8, weighted);
+    QVERIFY(weighted < 1e-6);
     QCOMPARE(QString::fromLatin1(matvec_isa()), isa);
     QVERIFY(f32 < 1e-6);
     QVERIFY(bf16 < 1e-6);

@@ -147,7 +147,8 @@ SetupPage::SetupPage(QWidget* parent) : QWidget(parent) {
     m_precision = new QComboBox(modelBox);
     m_precision->setObjectName(QStringLiteral("setupPrecision"));
     m_precision->setAccessibleName(tr("Precision"));
-    m_precision->addItem(tr("bf16: half the memory; fast on a GPU and on CPUs with native bf16"), QStringLiteral("bf16"));
+    m_precision->addItem(tr("bf16: half the memory; fast on a GPU and on CPUs with native bf16"),
+                         QStringLiteral("bf16"));
     m_precision->addItem(tr("f16: half the memory"), QStringLiteral("f16"));
     m_precision->addItem(tr("f32: exact, twice the memory"), QStringLiteral("f32"));
     m_precision->addItem(tr("int8: a quarter of the memory, fastest answers on a CPU"), QStringLiteral("int8"));

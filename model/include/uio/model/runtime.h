@@ -22,6 +22,12 @@ struct RuntimeInfo {
 
 RuntimeInfo runtime_info();
 
+// Lets the C allocator keep freed buffers of up to 32 MB (and 128 MB at the top of its heap)
+// for reuse. By default glibc returns each large activation buffer to the system when it is
+// freed and takes it back, zero-filled page by page, on the next step: measured on 2 cores,
+// that took a third of bf16 prefill (1685 -> 3019 tokens/s with this). Call once at start-up.
+void keep_freed_buffers();
+
 // Uses n CPU threads for model work (n <= 0: one per core). Call once at start-up.
 void set_cpu_threads(int n);
 int cpu_threads();  // as set
