@@ -111,7 +111,7 @@ void addModelOptions(QCommandLineParser& parser) {
     parser.addOption({QStringLiteral("model"), QStringLiteral("Hugging Face Llama folder."), QStringLiteral("dir")});
     parser.addOption({QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu)."),
                       QStringLiteral("device"), QStringLiteral("cpu")});
-    parser.addOption({QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16 (default f32)."),
+    parser.addOption({QStringLiteral("dtype"), QStringLiteral("f32, bf16, f16 or int8 (CPU) (default f32)."),
                       QStringLiteral("dtype"), QStringLiteral("f32")});
 }
 

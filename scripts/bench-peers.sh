@@ -82,9 +82,6 @@ for shape in "${shapes[@]}"; do
     echo "$shape: round $round of $rounds" >&2
     for pair in f32:f32 bf16:bf16 f32:q8_0 bf16:q8_0 int8:q8_0; do
       ours_dtype=${pair%%:*} their_type=${pair##*:}
-      if [ "$ours_dtype" = int8 ] && ! "$uio" generate --help | grep -q int8; then
-        continue
-      fi
       u=$("$uio" bench generate --model "$model" --dtype "$ours_dtype" --prompt-tokens 512 --new-tokens 64 \
         --repeats 1)
       p=$("$llama/build/bin/llama-bench" -m "$model/$their_type.gguf" -t "$threads" -p 512 -n 0 -r 1 -o json \
