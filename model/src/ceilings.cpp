@@ -1,5 +1,6 @@
 #include "uio/model/ceilings.h"
 
+#include "matmul.h"
 #include "torch_types.h"
 #include "uio/model/runtime.h"
 
@@ -48,8 +49,10 @@ double measure_gemm_gflops(const std::string& device_name_, DType dtype, int64_t
     const auto type = device.is_cpu() && dtype == DType::F16 ? at::kFloat : to_scalar_type(dtype);
     const auto options = at::TensorOptions().dtype(type).device(device);
     const auto a = at::randn({n, n}, options), b = at::randn({n, n}, options);
-    const CpuThreadsFor threads(type == at::kFloat ? DType::F32 : DType::BF16);  // OpenBLAS or oneDNN
-    const double seconds = median_seconds(device, repeats, [&] { at::mm(a, b); });
+    const CpuThreadsFor threads(type == at::kFloat ? DType::F32 : DType::BF16);
+    // The product the engine's prefill uses: oneDNN's sgemm for f32 where libtorch brings it.
+    const bool onednn = device.is_cpu() && type == at::kFloat && f32_products_in_onednn();
+    const double seconds = median_seconds(device, repeats, [&] { onednn ? sgemm_rows(a, b) : at::mm(a, b); });
     return 2.0 * static_cast<double>(n) * n * n / seconds / 1e9;
 }
 

@@ -8,8 +8,13 @@
 namespace uio::model {
 
 // x (..., in), weight (out, in) -> (..., out) in x's dtype. One row on the CPU goes through the
-// kernels of matvec.h; everything else through libtorch.
+// kernels of matvec.h, several f32 rows without autograd through oneDNN's sgemm, everything
+// else through libtorch.
 at::Tensor dense(const at::Tensor& x, const at::Tensor& weight);
+
+// x (..., in) f32 @ weight^T through oneDNN's sgemm; only where the thread layout sends f32
+// products there (f32_products_in_onednn, runtime.h). No autograd.
+at::Tensor sgemm_rows(const at::Tensor& x, const at::Tensor& weight);
 
 // The same product through libtorch alone: the reference the fast paths are tested against.
 at::Tensor dense_reference(const at::Tensor& x, const at::Tensor& weight);

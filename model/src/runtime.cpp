@@ -29,6 +29,7 @@ Fn find_blas_symbol(const char* name) {
 }
 
 int g_cpu_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+bool g_f32_in_onednn = false;  // see use_cpu_threads_for
 
 void set_blas_threads(int n) {
     if (auto set = find_blas_symbol<void (*)(int)>("openblas_set_num_threads")) {
@@ -70,19 +71,27 @@ int cpu_threads() {
     return g_cpu_threads;
 }
 
-void use_cpu_threads_for(DType compute) {
-    const bool blas_does_the_work = compute == DType::F32;
+bool f32_products_in_onednn() {
+    return g_f32_in_onednn;
+}
+
+void use_cpu_threads_for(DType compute, bool autograd) {
+    const bool blas_does_the_work =
+        compute == DType::F32 && (autograd || find_blas_symbol<void*>("dnnl_sgemm") == nullptr);
+    g_f32_in_onednn = !blas_does_the_work;
     at::set_num_threads(blas_does_the_work ? 1 : g_cpu_threads);
     set_blas_threads(blas_does_the_work ? g_cpu_threads : 1);
 }
 
-CpuThreadsFor::CpuThreadsFor(DType compute) : m_torch_threads(at::get_num_threads()) {
+CpuThreadsFor::CpuThreadsFor(DType compute, bool autograd)
+    : m_torch_threads(at::get_num_threads()), m_f32_in_onednn(g_f32_in_onednn) {
     if (auto blas_threads = find_blas_symbol<int (*)()>("openblas_get_num_threads"))
         m_blas_threads = blas_threads();
-    use_cpu_threads_for(compute);
+    use_cpu_threads_for(compute, autograd);
 }
 
 CpuThreadsFor::~CpuThreadsFor() {
+    g_f32_in_onednn = m_f32_in_onednn;
     at::set_num_threads(m_torch_threads);
     if (m_blas_threads > 0)
         set_blas_threads(m_blas_threads);

@@ -21,6 +21,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <type_traits>
@@ -288,6 +289,10 @@ TrainingSummary Engine::train(const std::vector<std::vector<int32_t>>& streams, 
                               const std::atomic<bool>* stop) {
     return with_model_errors("training", [&] {
         LlamaImpl& model = *m_impl->model;
+        // Products with gradients run in OpenBLAS on the CPU (runtime.h).
+        std::optional<CpuThreadsFor> threads;
+        if (model.device().is_cpu())
+            threads.emplace(memory_dtype(), /*autograd=*/true);
         if (config.steps < 1 || config.segments_per_sample < 2 || config.window < 1 || config.accumulation < 1) {
             throw ModelError(
                 "training needs at least 1 step, 2 segments per sample, a window of 1 and 1 sample per step");

@@ -32,18 +32,23 @@ void keep_freed_buffers();
 void set_cpu_threads(int n);
 int cpu_threads();  // as set
 
-// Gives the n threads to the library that does the matrix work for this compute dtype: f32
-// products run in OpenBLAS, bf16 ones in oneDNN on libtorch's OpenMP pool. When both pools
-// hold n threads, the idle one's spinning threads take the cores from the busy one (measured on
-// 2 cores: f32 prefill 300 -> 665 tokens/s, f32 decode 8 -> 27 tokens/s with the idle pool at
-// one thread). The engine calls this when it loads a model on the CPU.
-void use_cpu_threads_for(DType compute);
+// Gives the n threads to the library that does the matrix work for this compute dtype. bf16
+// products run in oneDNN on libtorch's OpenMP pool; f32 ones too (through oneDNN's sgemm, which
+// libtorch loads) when nothing needs their gradients, and in OpenBLAS when training
+// (autograd = true) or where that sgemm cannot be found. When both pools hold n threads, the
+// idle one's spinning threads take the cores from the busy one (measured on 2 cores: f32
+// prefill 300 -> 665 tokens/s, f32 decode 8 -> 27 tokens/s with the idle pool at one thread).
+// The engine calls this when it loads a model on the CPU, and training around its steps.
+void use_cpu_threads_for(DType compute, bool autograd = false);
+
+// Whether the layout set last sends f32 products without gradients to oneDNN's sgemm.
+bool f32_products_in_onednn();
 
 // For its lifetime, the thread layout use_cpu_threads_for(compute) sets; then the one before.
 // Ceilings are measured with the threads the engine's work of that kind gets.
 class CpuThreadsFor {
 public:
-    explicit CpuThreadsFor(DType compute);
+    explicit CpuThreadsFor(DType compute, bool autograd = false);
     ~CpuThreadsFor();
     CpuThreadsFor(const CpuThreadsFor&) = delete;
     CpuThreadsFor& operator=(const CpuThreadsFor&) = delete;
@@ -51,6 +56,7 @@ public:
 private:
     int m_torch_threads = 0;
     int m_blas_threads = 0;
+    bool m_f32_in_onednn = false;
 };
 
 // The precision that runs fastest on this machine's CPU, judged from its instruction set
