@@ -1,5 +1,7 @@
 #include "attention.h"
 
+#include "matmul.h"
+
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
@@ -22,6 +24,40 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
     }
     const auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     return at::matmul(probs, v).reshape({B, H, T, D});
+}
+
+// Causal with the queries at the end of the keys, without a (T, S) mask: every query sees the
+// first S - T keys (memories and the earlier context), so only the last T columns are masked,
+// in place, by one (T, T) triangle shared by all heads. With thousands of memory positions in
+// front this saves building, expanding and applying a mask of R*T*S entries per layer.
+at::Tensor attention_causal_tail(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+    const int64_t K = k.size(1), S = k.size(2), R = H / K;
+    const auto qg = q.reshape({B, K, R * T, D}).contiguous();
+    // f32 on the CPU: oneDNN's sgemm per head (libtorch's batched product runs each head's on
+    // one OpenBLAS thread); keys and values are read in place from the cache's rows.
+    const bool onednn = B == 1 && k.stride(-1) == 1 && v.stride(-1) == 1 && k.stride(-2) == D && v.stride(-2) == D &&
+                        onednn_products_apply(qg, k);
+    at::Tensor scores;
+    if (onednn) {
+        scores = at::empty({B, K, R * T, S}, qg.options());
+        for (int64_t h = 0; h < K; ++h)
+            sgemm(true, R * T, S, D, qg.data_ptr<float>() + h * R * T * D, D, k.data_ptr<float>() + h * k.stride(1), D,
+                  scores.data_ptr<float>() + h * R * T * S, S);
+    } else {
+        scores = at::matmul(qg, k.transpose(-1, -2));  // (B, K, R*T, S)
+    }
+    scores.mul_(1.0 / std::sqrt(static_cast<double>(D)));
+    const auto future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(1);
+    scores.view({B, K, R, T, S}).narrow(-1, S - T, T).masked_fill_(future, -std::numeric_limits<float>::infinity());
+    const auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+    if (!onednn)
+        return at::matmul(probs, v).reshape({B, H, T, D});
+    auto out = at::empty({B, K, R * T, D}, qg.options());
+    for (int64_t h = 0; h < K; ++h)
+        sgemm(false, R * T, D, S, probs.data_ptr<float>() + h * R * T * S, S, v.data_ptr<float>() + h * v.stride(1), D,
+              out.data_ptr<float>() + h * R * T * D, D);
+    return out.reshape({B, H, T, D});
 }
 
 #if TORCH_VERSION_MAJOR >= 2
@@ -63,7 +99,7 @@ at::Tensor attention_causal(const at::Tensor& q, const at::Tensor& k, const at::
                                                 /*is_causal=*/true);
     }
 #endif
-    return attention_masked(q, k, v, causal_mask(T, S, q.device()));
+    return attention_causal_tail(q, k, v);
 }
 
 }  // namespace uio::model

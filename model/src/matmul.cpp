@@ -36,6 +36,17 @@ bool sgemm_applies(const at::Tensor& x, const at::Tensor& w) {
 
 }  // namespace
 
+bool onednn_products_apply(const at::Tensor& a, const at::Tensor& b) {
+    return onednn_sgemm && f32_products_in_onednn() && a.is_cpu() && b.is_cpu() && a.scalar_type() == at::kFloat &&
+           b.scalar_type() == at::kFloat && !(at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad()));
+}
+
+void sgemm(bool transpose_b, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float* c, int64_t ldc) {
+    const int status = onednn_sgemm('N', transpose_b ? 'T' : 'N', M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+    TORCH_CHECK(status == 0, "oneDNN sgemm failed with status ", status);
+}
+
 at::Tensor sgemm_rows(const at::Tensor& x, const at::Tensor& weight) {
     const at::Tensor a = x.contiguous();
     const int64_t K = weight.size(1), N = weight.size(0), M = a.numel() / K;

@@ -16,6 +16,14 @@ at::Tensor dense(const at::Tensor& x, const at::Tensor& weight);
 // products there (f32_products_in_onednn, runtime.h). No autograd.
 at::Tensor sgemm_rows(const at::Tensor& x, const at::Tensor& weight);
 
+// Whether products of a and b can go to sgemm below: f32 on the CPU, no autograd, and f32
+// products sent to oneDNN.
+bool onednn_products_apply(const at::Tensor& a, const at::Tensor& b);
+// C (M, N) = A (M, K) @ B (K, N), or @ B^T with B (N, K) when transpose_b; row-major with
+// leading dimensions. Only where onednn_products_apply.
+void sgemm(bool transpose_b, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float* c, int64_t ldc);
+
 // The same product through libtorch alone: the reference the fast paths are tested against.
 at::Tensor dense_reference(const at::Tensor& x, const at::Tensor& weight);
 

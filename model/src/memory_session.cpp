@@ -58,9 +58,14 @@ at::Tensor MemorySession::feed(const std::vector<int32_t>& tokens, const std::at
         if (cancel && cancel->load(std::memory_order_relaxed)) {
             throw Cancelled();
         }
-        // Never more than l waiting: a chunk ends where the pending tokens fill a segment.
+        // Never more than l waiting: a chunk ends where the pending tokens fill a segment. Behind
+        // thousands of memory positions a chunk's attention scores (heads x chunk x positions,
+        // f32) are kept under 24 MB, so that the allocator reuses their buffers instead of
+        // mapping fresh zeroed pages for every layer (runtime.h keep_freed_buffers).
+        const int64_t per_row = m_model.config.n_head * (m_cache.size() + 512) * 4;
+        const auto rows = static_cast<size_t>(std::clamp<int64_t>((int64_t(24) << 20) / per_row, 64, 512));
         const auto n = static_cast<int64_t>(
-            std::min<size_t>({tokens.size() - done, static_cast<size_t>(l) - m_pending.size(), 512}));
+            std::min<size_t>({tokens.size() - done, static_cast<size_t>(l) - m_pending.size(), rows}));
         if (m_cache.size() + n > m_model.rope.n_positions()) {
             throw ModelError("the context is full: " + std::to_string(m_memory_positions) +
                              " positions of memory and " + std::to_string(m_pending.size() + n) +

@@ -6,6 +6,7 @@
 
 #include "llama.h"
 #include "uio/model/model_maker.h"
+#include "uio/model/runtime.h"
 
 #include <ATen/ATen.h>
 #include <QTemporaryDir>
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void f32MatchesThePlainPath();
     void bf16IsNoFurtherFromF32ThanThePlainPath();
     void int8MatchesItsPlainPathAndStaysNearF32();
+    void f32PrefillThroughOneDnnMatchesLibtorch();
 
 private:
     QTemporaryDir m_dir;
@@ -102,6 +104,26 @@ void TestDecodeStep::int8MatchesItsPlainPathAndStaysNearF32() {
     QVERIFY(fromF32 > 0.0);
     // Greedy choices agree with the f32 model at every step.
     QVERIFY(at::equal(fused.argmax(-1), reference.argmax(-1)));
+}
+
+void TestDecodeStep::f32PrefillThroughOneDnnMatchesLibtorch() {
+    // A chunk of queries behind earlier context (as after memories): products and attention
+    // through oneDNN's sgemm in the inference layout, through libtorch in the training one.
+    Llama model = load_llama(m_model, at::kCPU, at::kFloat);
+    bool onednn = false;
+    const auto logits = [&](bool autograd) {
+        const CpuThreadsFor layout(DType::F32, autograd);
+        onednn = onednn || f32_products_in_onednn();
+        c10::InferenceMode guard;
+        KVCache cache = model->new_cache();
+        model->forward(at::tensor(m_prompt, at::kLong).view({1, -1}), cache);
+        return model->forward(at::tensor(m_next, at::kLong).view({1, -1}), cache)[0].to(at::kDouble);
+    };
+    const auto fast = logits(false), plain = logits(true);
+    const double diff = maxDiff(fast, plain), scale = plain.abs().max().item<double>();
+    qInfo("f32 prefill, %s against libtorch: max |logit difference| %.3g of logits up to %.3g",
+          onednn ? "oneDNN" : "libtorch (no oneDNN here)", diff, scale);
+    QVERIFY(diff < 1e-5 * scale);
 }
 
 QTEST_GUILESS_MAIN(TestDecodeStep)
