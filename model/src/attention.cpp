@@ -98,6 +98,8 @@ at::Tensor attention_causal(const at::Tensor& q, const at::Tensor& k, const at::
         return at::scaled_dot_product_attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), {}, 0.0,
                                                 /*is_causal=*/true);
     }
+    if (!q.is_cpu())  // its fused kernels take the mask
+        return attention_masked(q, k, v, causal_mask(T, S, q.device()));
 #endif
     return attention_causal_tail(q, k, v);
 }

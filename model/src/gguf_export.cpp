@@ -2,17 +2,14 @@
 
 #include "checkpoint.h"
 #include "llama.h"
+#include "partial_file.h"
 #include "sentencepiece_model.h"
 #include "uio/model/error.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Half.h>
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -252,43 +249,6 @@ SpmModel read_spm(const std::filesystem::path& model_dir) {
     return SpmModel::parse(bytes.str(), path.string());
 }
 
-class PartialFile {
-public:
-    explicit PartialFile(const std::filesystem::path& path) : m_path(path), m_partial(path.string() + ".partial") {
-        m_file = std::fopen(m_partial.c_str(), "wb");
-        if (!m_file)
-            throw ModelError(path.string() + ": cannot be written (" + std::strerror(errno) + ")");
-    }
-    ~PartialFile() {
-        if (m_file) {
-            std::fclose(m_file);
-            std::error_code ignored;
-            std::filesystem::remove(m_partial, ignored);
-        }
-    }
-    void write(const std::string& bytes) {
-        if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), m_file) != bytes.size())
-            throw ModelError(m_path.string() + ": writing failed (" + std::strerror(errno) + "; is the disk full?)");
-        m_written += bytes.size();
-    }
-    void pad_to_alignment() { write(std::string(aligned(m_written) - m_written, '\0')); }
-    void finish() {
-        const bool ok = std::fflush(m_file) == 0 && fsync(fileno(m_file)) == 0;
-        std::fclose(m_file);
-        m_file = nullptr;
-        if (!ok) {
-            std::filesystem::remove(m_partial);
-            throw ModelError(m_path.string() + ": writing failed (" + std::strerror(errno) + "; is the disk full?)");
-        }
-        std::filesystem::rename(m_partial, m_path);
-    }
-
-private:
-    std::filesystem::path m_path, m_partial;
-    std::FILE* m_file = nullptr;
-    uint64_t m_written = 0;
-};
-
 }  // namespace
 
 GgufType parse_gguf_type(const std::string& name) {
@@ -363,14 +323,14 @@ void export_gguf(const std::filesystem::path& model_dir, const std::filesystem::
     file.write(header.data());
     file.write(kv.data());
     file.write(infos.data());
-    file.pad_to_alignment();
+    file.pad_to(kAlignment);
     for (size_t i = 0; i < plan.size(); ++i) {
         const TensorPlan& t = plan[i];
         at::Tensor w = weights[i].second;
         if (t.permute_heads > 0)
             w = interleave_halves(w, t.permute_heads);
         file.write(tensor_bytes(w, t.type));
-        file.pad_to_alignment();
+        file.pad_to(kAlignment);
         checkpoint.release(t.hf_name);
         if (progress)
             progress(t.gguf_name + " " + shape_string(t.shape));

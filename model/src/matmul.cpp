@@ -116,7 +116,23 @@ at::Tensor dense_int8(const at::Tensor& x, const Int8Weight& w) {
         shape.back() = out;
         return y.view(shape);
     }
-    return dense(x.to(at::kFloat), dequantize_int8(w));
+    const at::Tensor rows = x.to(at::kFloat).contiguous();
+    if (!onednn_products_apply(rows, w.scale))
+        return at::linear(rows, dequantize_int8(w));
+    // Dequantized a block of 256 output rows at a time, each block's product written into its
+    // columns: the f32 copy of the weight stays a few MB, in cache, instead of a fresh buffer
+    // of the whole matrix per product.
+    constexpr int64_t kBlock = 256;
+    const int64_t M = rows.numel() / in;
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    at::Tensor y = at::empty(shape, rows.options());
+    for (int64_t o = 0; o < out; o += kBlock) {
+        const int64_t n = std::min(kBlock, out - o);
+        const at::Tensor tile = dequantize_int8({w.q.narrow(0, o, n), w.scale.narrow(0, o, n), w.group});
+        sgemm(true, M, n, in, rows.data_ptr<float>(), in, tile.data_ptr<float>(), in, y.data_ptr<float>() + o, out);
+    }
+    return y;
 }
 
 at::ScalarType compute_dtype(at::ScalarType storage, const at::Device& device) {

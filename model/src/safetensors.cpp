@@ -201,7 +201,7 @@ at::Tensor SafetensorsFile::view(const std::string& name) const {
 
 SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, const std::vector<Spec>& specs,
                                      const std::map<std::string, std::string>& metadata)
-    : m_path(path), m_partial(path.string() + ".partial"), m_specs(specs) {
+    : m_specs(specs) {
     json header = json::object();
     if (!metadata.empty()) {
         header["__metadata__"] = metadata;
@@ -220,29 +220,16 @@ SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, const st
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
 
-    m_file = std::fopen(m_partial.c_str(), "wb");
-    if (!m_file) {
-        throw ModelError(path.string() + ": cannot be written (" + std::strerror(errno) + ")");
-    }
-    unsigned char length[8];
+    m_file = std::make_unique<PartialFile>(path);
+    char length[8];
     for (int i = 0; i < 8; ++i) {
-        length[i] = static_cast<unsigned char>((text.size() >> (8 * i)) & 0xff);
+        length[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
     }
-    if (std::fwrite(length, 1, 8, m_file) != 8 || std::fwrite(text.data(), 1, text.size(), m_file) != text.size()) {
-        const std::string reason = std::strerror(errno);
-        std::fclose(m_file);
-        std::filesystem::remove(m_partial);
-        throw ModelError(path.string() + ": writing failed (" + reason + ")");
-    }
+    m_file->write(length, 8);
+    m_file->write(text);
 }
 
-SafetensorsWriter::~SafetensorsWriter() {
-    if (m_file) {
-        std::fclose(m_file);
-        std::error_code ignored;
-        std::filesystem::remove(m_partial, ignored);
-    }
-}
+SafetensorsWriter::~SafetensorsWriter() = default;
 
 void SafetensorsWriter::write(const at::Tensor& tensor) {
     TORCH_CHECK(m_next < m_specs.size(), "SafetensorsWriter: more tensors than declared");
@@ -250,23 +237,12 @@ void SafetensorsWriter::write(const at::Tensor& tensor) {
     TORCH_CHECK(tensor.scalar_type() == spec.dtype && tensor.sizes() == c10::IntArrayRef(spec.shape),
                 "SafetensorsWriter: ", spec.name, " declared ", shape_string(spec.shape), " got ", tensor.sizes());
     const at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
-    const size_t n_bytes = static_cast<size_t>(cpu.numel()) * cpu.element_size();
-    // An empty tensor has no data pointer and nothing to write.
-    if (n_bytes > 0 && std::fwrite(cpu.data_ptr(), 1, n_bytes, m_file) != n_bytes) {
-        throw ModelError(m_path.string() + ": writing failed (" + std::strerror(errno) + "; is the disk full?)");
-    }
+    m_file->write(cpu.data_ptr(), static_cast<size_t>(cpu.numel()) * cpu.element_size());
 }
 
 void SafetensorsWriter::finish() {
     TORCH_CHECK(m_next == m_specs.size(), "SafetensorsWriter: ", m_specs.size() - m_next, " tensors not written");
-    const bool ok = std::fflush(m_file) == 0 && fsync(fileno(m_file)) == 0;
-    std::fclose(m_file);
-    m_file = nullptr;
-    if (!ok) {
-        std::filesystem::remove(m_partial);
-        throw ModelError(m_path.string() + ": writing failed (" + std::strerror(errno) + "; is the disk full?)");
-    }
-    std::filesystem::rename(m_partial, m_path);  // readers never see a half-written file
+    m_file->finish();
 }
 
 void SafetensorsFile::release(const std::string& name) const {

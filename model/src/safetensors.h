@@ -4,6 +4,8 @@
 // the file. Views share ownership of the mapping, so they stay valid after the file object goes.
 #pragma once
 
+#include "partial_file.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -63,10 +65,9 @@ public:
     void finish();
 
 private:
-    std::filesystem::path m_path, m_partial;
     std::vector<Spec> m_specs;
     size_t m_next = 0;
-    std::FILE* m_file = nullptr;
+    std::unique_ptr<PartialFile> m_file;
 };
 
 // Writes tensors (any device, F32/F16/BF16) in the given order, with string metadata.

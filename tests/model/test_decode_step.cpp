@@ -119,11 +119,15 @@ void TestDecodeStep::f32PrefillThroughOneDnnMatchesLibtorch() {
         model->forward(at::tensor(m_prompt, at::kLong).view({1, -1}), cache);
         return model->forward(at::tensor(m_next, at::kLong).view({1, -1}), cache)[0].to(at::kDouble);
     };
-    const auto fast = logits(false), plain = logits(true);
-    const double diff = maxDiff(fast, plain), scale = plain.abs().max().item<double>();
-    qInfo("f32 prefill, %s against libtorch: max |logit difference| %.3g of logits up to %.3g",
-          onednn ? "oneDNN" : "libtorch (no oneDNN here)", diff, scale);
-    QVERIFY(diff < 1e-5 * scale);
+    for (const bool quantized : {false, true}) {
+        if (quantized)
+            model->quantize();  // int8 products: dequantized 256 rows at a time into oneDNN's sgemm
+        const auto fast = logits(false), plain = logits(true);
+        const double diff = maxDiff(fast, plain), scale = plain.abs().max().item<double>();
+        qInfo("%s prefill, %s against libtorch: max |logit difference| %.3g of logits up to %.3g",
+              quantized ? "int8" : "f32", onednn ? "oneDNN" : "libtorch (no oneDNN here)", diff, scale);
+        QVERIFY(diff < 1e-5 * scale);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestDecodeStep)
