@@ -11,19 +11,35 @@ namespace uio::model {
 
 namespace {
 
+// a (B, K, M, X) @ b (B, K, X, N), or @ b^T for b (B, K, N, X) when transpose_b: one product per
+// key/value head. f32 on the CPU goes through oneDNN's sgemm head by head (libtorch's batched
+// product runs each head's on one OpenBLAS thread), reading b in place from the cache's rows.
+at::Tensor per_head(const at::Tensor& a, const at::Tensor& b, bool transpose_b) {
+    const at::Tensor lhs = a.contiguous();
+    const bool rows_in_place = b.size(0) == 1 && b.stride(-1) == 1 && b.stride(-2) == b.size(-1);
+    if (!rows_in_place || !onednn_products_apply(lhs, b))
+        return at::matmul(lhs, transpose_b ? b.transpose(-1, -2) : b);
+    const int64_t K = lhs.size(1), M = lhs.size(2), X = lhs.size(3), N = transpose_b ? b.size(2) : b.size(3);
+    at::Tensor out = at::empty({1, K, M, N}, lhs.options());
+    for (int64_t h = 0; h < K; ++h)
+        sgemm(transpose_b, M, N, X, lhs.data_ptr<float>() + h * M * X, X, b.data_ptr<float>() + h * b.stride(1),
+              b.size(-1), out.data_ptr<float>() + h * M * N, N);
+    return out;
+}
+
 // The reference path: every query head group shares its key/value head without copying it.
 // q: (B, H, T, D) is viewed as (B, K, R*T, D) with R = H/K query heads per key/value head.
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     const int64_t K = k.size(1), S = k.size(2), R = H / K;
     const auto qg = q.reshape({B, K, R * T, D});
-    auto scores = at::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, K, R*T, S)
+    auto scores = per_head(qg, k, true) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, K, R*T, S)
     if (mask.defined()) {
         const auto full = mask.unsqueeze(0).expand({R, T, S}).reshape({R * T, S});
         scores = scores.masked_fill(full.logical_not(), -std::numeric_limits<float>::infinity());
     }
     const auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-    return at::matmul(probs, v).reshape({B, H, T, D});
+    return per_head(probs, v, false).reshape({B, H, T, D});
 }
 
 // Causal with the queries at the end of the keys, without a (T, S) mask: every query sees the
@@ -33,31 +49,12 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
 at::Tensor attention_causal_tail(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     const int64_t K = k.size(1), S = k.size(2), R = H / K;
-    const auto qg = q.reshape({B, K, R * T, D}).contiguous();
-    // f32 on the CPU: oneDNN's sgemm per head (libtorch's batched product runs each head's on
-    // one OpenBLAS thread); keys and values are read in place from the cache's rows.
-    const bool onednn = B == 1 && k.stride(-1) == 1 && v.stride(-1) == 1 && k.stride(-2) == D && v.stride(-2) == D &&
-                        onednn_products_apply(qg, k);
-    at::Tensor scores;
-    if (onednn) {
-        scores = at::empty({B, K, R * T, S}, qg.options());
-        for (int64_t h = 0; h < K; ++h)
-            sgemm(true, R * T, S, D, qg.data_ptr<float>() + h * R * T * D, D, k.data_ptr<float>() + h * k.stride(1), D,
-                  scores.data_ptr<float>() + h * R * T * S, S);
-    } else {
-        scores = at::matmul(qg, k.transpose(-1, -2));  // (B, K, R*T, S)
-    }
+    auto scores = per_head(q.reshape({B, K, R * T, D}), k, true);  // (B, K, R*T, S)
     scores.mul_(1.0 / std::sqrt(static_cast<double>(D)));
     const auto future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(1);
     scores.view({B, K, R, T, S}).narrow(-1, S - T, T).masked_fill_(future, -std::numeric_limits<float>::infinity());
     const auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-    if (!onednn)
-        return at::matmul(probs, v).reshape({B, H, T, D});
-    auto out = at::empty({B, K, R * T, D}, qg.options());
-    for (int64_t h = 0; h < K; ++h)
-        sgemm(false, R * T, D, S, probs.data_ptr<float>() + h * R * T * S, S, v.data_ptr<float>() + h * v.stride(1), D,
-              out.data_ptr<float>() + h * R * T * D, D);
-    return out.reshape({B, H, T, D});
+    return per_head(probs, v, false).reshape({B, H, T, D});
 }
 
 #if TORCH_VERSION_MAJOR >= 2

@@ -25,6 +25,8 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 
+#include <utility>
+
 // Q_INIT_RESOURCE must be used outside any namespace.
 static void initResources() {
     Q_INIT_RESOURCE(uio_resources);
@@ -152,6 +154,8 @@ void MainWindow::connectServices() {
                 m_documents->removeFile(path);
                 if (isNew && m_modelReady)
                     m_modelService.compress(id);
+                else if (isNew)
+                    m_addedBeforeModel.append(id);  // a document read while the model loads
             });
     connect(&m_libraryService, &LibraryService::addFailed, this,
             [this](const QString& path, const QString& message, bool needsPassword) {
@@ -200,6 +204,8 @@ void MainWindow::connectServices() {
     connect(&m_modelService, &ModelService::modelReady, this,
             [this](const QString& description, const QStringList& notices) {
                 m_modelReady = true;
+                for (const qint64 id : std::exchange(m_addedBeforeModel, {}))
+                    m_modelService.compress(id);
                 m_pages->setCurrentWidget(m_main);
                 showModel(description);
                 if (!notices.isEmpty())

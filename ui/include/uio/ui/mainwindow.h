@@ -66,8 +66,9 @@ private:
     app::AskSettings m_ask;
     ingest::ReaderLimits m_readerLimits = ingest::ReaderLimits::defaults();
     bool m_modelReady = false;
-    bool m_offeredRuns = false;  // stopped fine-tuning runs are offered once per start
-    QString m_modelFingerprint;  // of the loaded model and adapter, for the cache settings
+    QList<qint64> m_addedBeforeModel;  // new documents to compress once the model is ready
+    bool m_offeredRuns = false;        // stopped fine-tuning runs are offered once per start
+    QString m_modelFingerprint;        // of the loaded model and adapter, for the cache settings
     QString m_adapterFingerprint;
     QStackedWidget* m_pages;
     SetupPage* m_setup;
